@@ -1,0 +1,58 @@
+package io.wsgateway;
+
+import java.util.Collection;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One gateway instance: accepts WebSocket clients, authenticates them at the handshake, and routes
+ * messages between them, to them from the host service, and across instances through the registry
+ * and broker it was built with.
+ *
+ * <p>Thread-safe. {@link #start()} and {@link #close()} block the calling thread and must not be
+ * called from an event loop; every other method is non-blocking and may be called from any thread.
+ * Whoever built the gateway closes it; it does not close the registry or broker it was given.
+ */
+public interface Gateway extends AutoCloseable {
+
+  /**
+   * Binds the listening socket and attaches to the registry and broker. Blocks until the gateway
+   * accepts connections.
+   *
+   * @throws GatewayException if binding or attaching fails
+   */
+  void start();
+
+  /** The id of this instance, unique across the fleet; other instances route to it by this id. */
+  String instanceId();
+
+  /** The port the gateway listens on; useful when configured with port 0. Valid after {@link #start()}. */
+  int port();
+
+  /**
+   * Sends {@code data} to every connection of {@code userId}, on any instance.
+   *
+   * @param data one complete JSON value (object, array, string, number...), sent as is
+   * @return completes once the message was handed to every instance holding a connection of the
+   *     user; fails with a {@link GatewayException} whose {@link GatewayException#code() code} is one
+   *     of {@link ErrorCodes}, e.g. {@link ErrorCodes#USER_OFFLINE}
+   */
+  CompletionStage<Void> sendToUser(String userId, String data);
+
+  /**
+   * Publishes {@code data} to every subscriber of {@code topic} on any instance.
+   *
+   * @param data one complete JSON value
+   * @return completes once the broker accepted the message
+   */
+  CompletionStage<Void> publish(String topic, String data);
+
+  /** A snapshot of the connections held by this instance. */
+  Collection<Connection> connections();
+
+  /** The number of connections held by this instance. */
+  int connectionCount();
+
+  /** Stops accepting, closes every connection with {@link CloseCodes#GOING_AWAY}, detaches. Idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,21 @@
+package io.wsgateway.broker;
+
+/**
+ * Receives the envelopes a {@link BrokerEndpoint} consumes. Implemented by the gateway.
+ *
+ * <p>Called on broker threads, possibly concurrently; must not block.
+ */
+@FunctionalInterface
+public interface EnvelopeHandler {
+
+  /** An envelope arrived in this instance's inbox, or on a topic it subscribes to. */
+  void onEnvelope(Envelope envelope);
+
+  /**
+   * An envelope arrived from backend ingress: it is addressed to a user or topic but not yet routed
+   * to an instance, so the receiving gateway routes it. Default: treat as {@link #onEnvelope}.
+   */
+  default void onIngress(Envelope envelope) {
+    onEnvelope(envelope);
+  }
+}
