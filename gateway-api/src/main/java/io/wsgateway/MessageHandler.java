@@ -17,4 +17,10 @@ public interface MessageHandler {
    * @param frame the whole frame as received, UTF-8 JSON text
    */
   void onMessage(Connection connection, String type, String frame);
+
+  /**
+   * Handles a binary frame; called only when the gateway is configured to accept binary frames.
+   * Default: ignore.
+   */
+  default void onBinary(Connection connection, byte[] data) {}
 }

@@ -1,0 +1,517 @@
+package io.wsgateway.netty;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Immutable configuration of a Netty gateway instance. Build with {@link #builder()}, start from
+ * {@link #defaults()}, or change a copy with {@link #toBuilder()}. Every default is a {@code DEFAULT_*}
+ * constant below; {@link #toString()} prints every field so a deployed configuration can be logged.
+ */
+public final class GatewayOptions {
+
+  /** Default bind address: all interfaces. */
+  public static final String DEFAULT_HOST = "0.0.0.0";
+  /** Default port: 8080. */
+  public static final int DEFAULT_PORT = 8080;
+  /** Default WebSocket path: {@code /ws}. */
+  public static final String DEFAULT_PATH = "/ws";
+  /** Default maximum message size: 64 KiB; larger messages close the connection with 1009. */
+  public static final int DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024;
+  /** Default server ping interval: 25 s, below common proxy idle timeouts of 30-60 s. */
+  public static final Duration DEFAULT_PING_INTERVAL = Duration.ofSeconds(25);
+  /** Default idle timeout: 60 s without any frame (not even a pong) closes the connection. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  /** Default time a client has to complete the HTTP handshake: 10 s. */
+  public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+  /** Default connection limit per instance: 100,000. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 100_000;
+  /** Default limit of one user's connections on one instance: 32. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_USER = 32;
+  /** Default outbound buffer low water mark: 64 KiB. */
+  public static final int DEFAULT_WRITE_BUFFER_LOW = 64 * 1024;
+  /** Default outbound buffer high water mark: 128 KiB. */
+  public static final int DEFAULT_WRITE_BUFFER_HIGH = 128 * 1024;
+  /** Default hard limit of one connection's outbound buffer: 1 MiB; reaching it closes the connection. */
+  public static final int DEFAULT_WRITE_BUFFER_LIMIT = 1024 * 1024;
+  /** Default slow-consumer policy: {@link SlowConsumerPolicy#CLOSE}. */
+  public static final SlowConsumerPolicy DEFAULT_SLOW_CONSUMER_POLICY = SlowConsumerPolicy.CLOSE;
+  /** Default time a client may stay above the high water mark: 2 s. */
+  public static final Duration DEFAULT_SLOW_CONSUMER_GRACE = Duration.ofSeconds(2);
+  /** Default client message rate: 1,000 frames per second per connection (burst of the same size). */
+  public static final int DEFAULT_CLIENT_MESSAGES_PER_SECOND = 1_000;
+  /** Default limit of topics one connection may subscribe to: 256. */
+  public static final int DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 256;
+  /** Default: permessage-deflate is not negotiated (it costs CPU on every message). */
+  public static final boolean DEFAULT_COMPRESSION = false;
+  /** Default deflate level when compression is on: 6. */
+  public static final int DEFAULT_COMPRESSION_LEVEL = 6;
+  /** Default: binary frames close the connection with 1003. */
+  public static final boolean DEFAULT_ACCEPT_BINARY = false;
+  /** Default: use native epoll when available. */
+  public static final boolean DEFAULT_NATIVE_TRANSPORT = true;
+  /** Default I/O threads: 0, meaning one per available processor. */
+  public static final int DEFAULT_IO_THREADS = 0;
+  /** Default: client frames of unreserved types are not forwarded upstream through the broker. */
+  public static final boolean DEFAULT_FORWARD_UPSTREAM = false;
+
+  private final String host;
+  private final int port;
+  private final String path;
+  private final String instanceId;
+  private final int maxMessageSize;
+  private final Duration pingInterval;
+  private final Duration idleTimeout;
+  private final Duration handshakeTimeout;
+  private final int maxConnections;
+  private final int maxConnectionsPerUser;
+  private final Set<String> allowedOrigins;
+  private final int writeBufferLowWaterMark;
+  private final int writeBufferHighWaterMark;
+  private final int writeBufferLimit;
+  private final SlowConsumerPolicy slowConsumerPolicy;
+  private final Duration slowConsumerGrace;
+  private final int clientMessagesPerSecond;
+  private final int maxSubscriptionsPerConnection;
+  private final boolean compression;
+  private final int compressionLevel;
+  private final boolean acceptBinary;
+  private final boolean nativeTransport;
+  private final int ioThreads;
+  private final boolean forwardUpstream;
+  private final Path tlsCertificateChain;
+  private final Path tlsPrivateKey;
+
+  private GatewayOptions(Builder b) {
+    this.host = b.host;
+    this.port = b.port;
+    this.path = b.path;
+    this.instanceId = b.instanceId;
+    this.maxMessageSize = b.maxMessageSize;
+    this.pingInterval = b.pingInterval;
+    this.idleTimeout = b.idleTimeout;
+    this.handshakeTimeout = b.handshakeTimeout;
+    this.maxConnections = b.maxConnections;
+    this.maxConnectionsPerUser = b.maxConnectionsPerUser;
+    this.allowedOrigins = Set.copyOf(b.allowedOrigins);
+    this.writeBufferLowWaterMark = b.writeBufferLowWaterMark;
+    this.writeBufferHighWaterMark = b.writeBufferHighWaterMark;
+    this.writeBufferLimit = b.writeBufferLimit;
+    this.slowConsumerPolicy = b.slowConsumerPolicy;
+    this.slowConsumerGrace = b.slowConsumerGrace;
+    this.clientMessagesPerSecond = b.clientMessagesPerSecond;
+    this.maxSubscriptionsPerConnection = b.maxSubscriptionsPerConnection;
+    this.compression = b.compression;
+    this.compressionLevel = b.compressionLevel;
+    this.acceptBinary = b.acceptBinary;
+    this.nativeTransport = b.nativeTransport;
+    this.ioThreads = b.ioThreads;
+    this.forwardUpstream = b.forwardUpstream;
+    this.tlsCertificateChain = b.tlsCertificateChain;
+    this.tlsPrivateKey = b.tlsPrivateKey;
+  }
+
+  /** The defaults. */
+  public static GatewayOptions defaults() {
+    return builder().build();
+  }
+
+  /** A builder starting from the defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder starting from these options. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  /** The instance id, or {@code null} to generate one at build time. */
+  public String instanceId() {
+    return instanceId;
+  }
+
+  public int maxMessageSize() {
+    return maxMessageSize;
+  }
+
+  public Duration pingInterval() {
+    return pingInterval;
+  }
+
+  public Duration idleTimeout() {
+    return idleTimeout;
+  }
+
+  public Duration handshakeTimeout() {
+    return handshakeTimeout;
+  }
+
+  public int maxConnections() {
+    return maxConnections;
+  }
+
+  public int maxConnectionsPerUser() {
+    return maxConnectionsPerUser;
+  }
+
+  /** Allowed {@code Origin} values; empty means any origin (and requests without one). */
+  public Set<String> allowedOrigins() {
+    return allowedOrigins;
+  }
+
+  public int writeBufferLowWaterMark() {
+    return writeBufferLowWaterMark;
+  }
+
+  public int writeBufferHighWaterMark() {
+    return writeBufferHighWaterMark;
+  }
+
+  public int writeBufferLimit() {
+    return writeBufferLimit;
+  }
+
+  public SlowConsumerPolicy slowConsumerPolicy() {
+    return slowConsumerPolicy;
+  }
+
+  public Duration slowConsumerGrace() {
+    return slowConsumerGrace;
+  }
+
+  public int clientMessagesPerSecond() {
+    return clientMessagesPerSecond;
+  }
+
+  public int maxSubscriptionsPerConnection() {
+    return maxSubscriptionsPerConnection;
+  }
+
+  public boolean compression() {
+    return compression;
+  }
+
+  public int compressionLevel() {
+    return compressionLevel;
+  }
+
+  public boolean acceptBinary() {
+    return acceptBinary;
+  }
+
+  public boolean nativeTransport() {
+    return nativeTransport;
+  }
+
+  public int ioThreads() {
+    return ioThreads;
+  }
+
+  public boolean forwardUpstream() {
+    return forwardUpstream;
+  }
+
+  /** PEM certificate chain for TLS, or {@code null} for plain WebSocket. */
+  public Path tlsCertificateChain() {
+    return tlsCertificateChain;
+  }
+
+  /** PEM PKCS#8 private key for TLS, or {@code null}. */
+  public Path tlsPrivateKey() {
+    return tlsPrivateKey;
+  }
+
+  @Override
+  public String toString() {
+    return "GatewayOptions{host=" + host + ", port=" + port + ", path=" + path + ", instanceId=" + instanceId
+        + ", maxMessageSize=" + maxMessageSize + ", pingInterval=" + pingInterval + ", idleTimeout=" + idleTimeout
+        + ", handshakeTimeout=" + handshakeTimeout + ", maxConnections=" + maxConnections
+        + ", maxConnectionsPerUser=" + maxConnectionsPerUser + ", allowedOrigins=" + allowedOrigins
+        + ", writeBufferLowWaterMark=" + writeBufferLowWaterMark + ", writeBufferHighWaterMark="
+        + writeBufferHighWaterMark + ", writeBufferLimit=" + writeBufferLimit + ", slowConsumerPolicy="
+        + slowConsumerPolicy + ", slowConsumerGrace=" + slowConsumerGrace + ", clientMessagesPerSecond="
+        + clientMessagesPerSecond + ", maxSubscriptionsPerConnection=" + maxSubscriptionsPerConnection
+        + ", compression=" + compression + ", compressionLevel=" + compressionLevel
+        + ", acceptBinary=" + acceptBinary + ", nativeTransport=" + nativeTransport + ", ioThreads=" + ioThreads
+        + ", forwardUpstream=" + forwardUpstream + ", tlsCertificateChain=" + tlsCertificateChain
+        + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>") + "}";
+  }
+
+  /** Builds {@link GatewayOptions}; setters validate at once and throw on bad values. Not thread-safe. */
+  public static final class Builder {
+    private String host = DEFAULT_HOST;
+    private int port = DEFAULT_PORT;
+    private String path = DEFAULT_PATH;
+    private String instanceId;
+    private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+    private Duration pingInterval = DEFAULT_PING_INTERVAL;
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+    private int maxConnectionsPerUser = DEFAULT_MAX_CONNECTIONS_PER_USER;
+    private Set<String> allowedOrigins = Set.of();
+    private int writeBufferLowWaterMark = DEFAULT_WRITE_BUFFER_LOW;
+    private int writeBufferHighWaterMark = DEFAULT_WRITE_BUFFER_HIGH;
+    private int writeBufferLimit = DEFAULT_WRITE_BUFFER_LIMIT;
+    private SlowConsumerPolicy slowConsumerPolicy = DEFAULT_SLOW_CONSUMER_POLICY;
+    private Duration slowConsumerGrace = DEFAULT_SLOW_CONSUMER_GRACE;
+    private int clientMessagesPerSecond = DEFAULT_CLIENT_MESSAGES_PER_SECOND;
+    private int maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+    private boolean compression = DEFAULT_COMPRESSION;
+    private int compressionLevel = DEFAULT_COMPRESSION_LEVEL;
+    private boolean acceptBinary = DEFAULT_ACCEPT_BINARY;
+    private boolean nativeTransport = DEFAULT_NATIVE_TRANSPORT;
+    private int ioThreads = DEFAULT_IO_THREADS;
+    private boolean forwardUpstream = DEFAULT_FORWARD_UPSTREAM;
+    private Path tlsCertificateChain;
+    private Path tlsPrivateKey;
+
+    private Builder() {}
+
+    private Builder(GatewayOptions o) {
+      host = o.host;
+      port = o.port;
+      path = o.path;
+      instanceId = o.instanceId;
+      maxMessageSize = o.maxMessageSize;
+      pingInterval = o.pingInterval;
+      idleTimeout = o.idleTimeout;
+      handshakeTimeout = o.handshakeTimeout;
+      maxConnections = o.maxConnections;
+      maxConnectionsPerUser = o.maxConnectionsPerUser;
+      allowedOrigins = o.allowedOrigins;
+      writeBufferLowWaterMark = o.writeBufferLowWaterMark;
+      writeBufferHighWaterMark = o.writeBufferHighWaterMark;
+      writeBufferLimit = o.writeBufferLimit;
+      slowConsumerPolicy = o.slowConsumerPolicy;
+      slowConsumerGrace = o.slowConsumerGrace;
+      clientMessagesPerSecond = o.clientMessagesPerSecond;
+      maxSubscriptionsPerConnection = o.maxSubscriptionsPerConnection;
+      compression = o.compression;
+      compressionLevel = o.compressionLevel;
+      acceptBinary = o.acceptBinary;
+      nativeTransport = o.nativeTransport;
+      ioThreads = o.ioThreads;
+      forwardUpstream = o.forwardUpstream;
+      tlsCertificateChain = o.tlsCertificateChain;
+      tlsPrivateKey = o.tlsPrivateKey;
+    }
+
+    /** Bind address. Default {@value GatewayOptions#DEFAULT_HOST}. */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /** Port; 0 picks a free one. Default {@value GatewayOptions#DEFAULT_PORT}. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** WebSocket path. Default {@value GatewayOptions#DEFAULT_PATH}. */
+    public Builder path(String path) {
+      Objects.requireNonNull(path, "path");
+      if (!path.startsWith("/")) {
+        throw new IllegalArgumentException("path: " + path + " (expected: starts with /)");
+      }
+      this.path = path;
+      return this;
+    }
+
+    /** This instance's id, unique across the fleet. Default: generated. */
+    public Builder instanceId(String instanceId) {
+      Objects.requireNonNull(instanceId, "instanceId");
+      if (instanceId.isEmpty() || !instanceId.matches("[A-Za-z0-9._-]{1,64}")) {
+        throw new IllegalArgumentException("instanceId: " + instanceId + " (expected: 1-64 of [A-Za-z0-9._-])");
+      }
+      this.instanceId = instanceId;
+      return this;
+    }
+
+    /** Largest message accepted, in bytes. Default {@value GatewayOptions#DEFAULT_MAX_MESSAGE_SIZE}. */
+    public Builder maxMessageSize(int maxMessageSize) {
+      this.maxMessageSize = positive("maxMessageSize", maxMessageSize);
+      return this;
+    }
+
+    /** Server ping interval. Default {@link GatewayOptions#DEFAULT_PING_INTERVAL} (25 s). */
+    public Builder pingInterval(Duration pingInterval) {
+      this.pingInterval = positive("pingInterval", pingInterval);
+      return this;
+    }
+
+    /** Silence after which a connection is closed. Default {@link GatewayOptions#DEFAULT_IDLE_TIMEOUT} (60 s). */
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = positive("idleTimeout", idleTimeout);
+      return this;
+    }
+
+    /** Time to complete the HTTP handshake. Default {@link GatewayOptions#DEFAULT_HANDSHAKE_TIMEOUT} (10 s). */
+    public Builder handshakeTimeout(Duration handshakeTimeout) {
+      this.handshakeTimeout = positive("handshakeTimeout", handshakeTimeout);
+      return this;
+    }
+
+    /** Connection limit of this instance; beyond it handshakes get 503. Default {@value GatewayOptions#DEFAULT_MAX_CONNECTIONS}. */
+    public Builder maxConnections(int maxConnections) {
+      this.maxConnections = positive("maxConnections", maxConnections);
+      return this;
+    }
+
+    /** Limit of one user's connections on this instance; beyond it handshakes get 429. Default {@value GatewayOptions#DEFAULT_MAX_CONNECTIONS_PER_USER}. */
+    public Builder maxConnectionsPerUser(int maxConnectionsPerUser) {
+      this.maxConnectionsPerUser = positive("maxConnectionsPerUser", maxConnectionsPerUser);
+      return this;
+    }
+
+    /** Allowed {@code Origin} header values; others get 403. Default: empty, any origin. */
+    public Builder allowedOrigins(Set<String> allowedOrigins) {
+      this.allowedOrigins = Set.copyOf(Objects.requireNonNull(allowedOrigins, "allowedOrigins"));
+      return this;
+    }
+
+    /**
+     * Outbound buffer water marks per connection, in bytes. Defaults {@value
+     * GatewayOptions#DEFAULT_WRITE_BUFFER_LOW} and {@value GatewayOptions#DEFAULT_WRITE_BUFFER_HIGH}.
+     */
+    public Builder writeBufferWaterMarks(int low, int high) {
+      positive("low", low);
+      if (high < low) {
+        throw new IllegalArgumentException("high: " + high + " (expected: >= low " + low + ")");
+      }
+      this.writeBufferLowWaterMark = low;
+      this.writeBufferHighWaterMark = high;
+      return this;
+    }
+
+    /** Hard limit of one connection's outbound buffer. Default {@value GatewayOptions#DEFAULT_WRITE_BUFFER_LIMIT}. */
+    public Builder writeBufferLimit(int writeBufferLimit) {
+      this.writeBufferLimit = positive("writeBufferLimit", writeBufferLimit);
+      return this;
+    }
+
+    /** What happens to slow consumers. Default {@link SlowConsumerPolicy#CLOSE}. */
+    public Builder slowConsumerPolicy(SlowConsumerPolicy policy) {
+      this.slowConsumerPolicy = Objects.requireNonNull(policy, "slowConsumerPolicy");
+      return this;
+    }
+
+    /** Time a client may stay above the high water mark. Default {@link GatewayOptions#DEFAULT_SLOW_CONSUMER_GRACE} (2 s). */
+    public Builder slowConsumerGrace(Duration grace) {
+      this.slowConsumerGrace = positive("slowConsumerGrace", grace);
+      return this;
+    }
+
+    /** Frames per second one client may send; excess frames get a {@code rate_limited} error. Default {@value GatewayOptions#DEFAULT_CLIENT_MESSAGES_PER_SECOND}. */
+    public Builder clientMessagesPerSecond(int rate) {
+      this.clientMessagesPerSecond = positive("clientMessagesPerSecond", rate);
+      return this;
+    }
+
+    /** Topics one connection may subscribe to. Default {@value GatewayOptions#DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION}. */
+    public Builder maxSubscriptionsPerConnection(int max) {
+      this.maxSubscriptionsPerConnection = positive("maxSubscriptionsPerConnection", max);
+      return this;
+    }
+
+    /**
+     * Whether permessage-deflate may be negotiated, always without context takeover (no per-connection
+     * compressor state). Default {@value GatewayOptions#DEFAULT_COMPRESSION}.
+     */
+    public Builder compression(boolean compression) {
+      this.compression = compression;
+      return this;
+    }
+
+    /** Deflate level 0..9. Default {@value GatewayOptions#DEFAULT_COMPRESSION_LEVEL}. */
+    public Builder compressionLevel(int level) {
+      if (level < 0 || level > 9) {
+        throw new IllegalArgumentException("compressionLevel: " + level + " (expected: 0..9)");
+      }
+      this.compressionLevel = level;
+      return this;
+    }
+
+    /** Whether binary frames go to the host's {@code MessageHandler#onBinary}. Default {@value GatewayOptions#DEFAULT_ACCEPT_BINARY}. */
+    public Builder acceptBinary(boolean acceptBinary) {
+      this.acceptBinary = acceptBinary;
+      return this;
+    }
+
+    /** Whether to use native epoll when available. Default {@value GatewayOptions#DEFAULT_NATIVE_TRANSPORT}. */
+    public Builder nativeTransport(boolean nativeTransport) {
+      this.nativeTransport = nativeTransport;
+      return this;
+    }
+
+    /** Number of I/O threads; 0 means one per processor. Default {@value GatewayOptions#DEFAULT_IO_THREADS}. */
+    public Builder ioThreads(int ioThreads) {
+      if (ioThreads < 0) {
+        throw new IllegalArgumentException("ioThreads: " + ioThreads + " (expected: >= 0)");
+      }
+      this.ioThreads = ioThreads;
+      return this;
+    }
+
+    /**
+     * Whether client frames of types the protocol does not reserve, and no host handler takes, are
+     * forwarded to backends through the broker. Default {@value GatewayOptions#DEFAULT_FORWARD_UPSTREAM}.
+     */
+    public Builder forwardUpstream(boolean forwardUpstream) {
+      this.forwardUpstream = forwardUpstream;
+      return this;
+    }
+
+    /** Serve TLS (wss) with a PEM certificate chain and PKCS#8 PEM private key. Default: plain. */
+    public Builder tls(Path certificateChain, Path privateKey) {
+      this.tlsCertificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
+      this.tlsPrivateKey = Objects.requireNonNull(privateKey, "privateKey");
+      return this;
+    }
+
+    public GatewayOptions build() {
+      if (pingInterval.compareTo(idleTimeout) >= 0) {
+        throw new IllegalStateException("pingInterval: " + pingInterval + " (expected: < idleTimeout " + idleTimeout + ")");
+      }
+      if (writeBufferLimit < writeBufferHighWaterMark) {
+        throw new IllegalStateException("writeBufferLimit: " + writeBufferLimit
+            + " (expected: >= writeBufferHighWaterMark " + writeBufferHighWaterMark + ")");
+      }
+      return new GatewayOptions(this);
+    }
+
+    private static int positive(String name, int value) {
+      if (value <= 0) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
+      return value;
+    }
+
+    private static Duration positive(String name, Duration value) {
+      Objects.requireNonNull(value, name);
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
+      return value;
+    }
+  }
+}

@@ -1,0 +1,7 @@
+package io.wsgateway.netty.internal;
+
+/**
+ * One parsed client frame. Fields the frame did not carry are {@code null}; {@code data} is the raw
+ * UTF-8 JSON of the {@code data} member, sliced from the frame without re-serialising it.
+ */
+record ClientFrame(String type, String id, String to, String topic, String token, byte[] data) {}

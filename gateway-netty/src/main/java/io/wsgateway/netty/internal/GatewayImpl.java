@@ -1,0 +1,529 @@
+package io.wsgateway.netty.internal;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.wsgateway.CloseCodes;
+import io.wsgateway.Connection;
+import io.wsgateway.ErrorCodes;
+import io.wsgateway.Gateway;
+import io.wsgateway.GatewayException;
+import io.wsgateway.GatewayListener;
+import io.wsgateway.HttpRoute;
+import io.wsgateway.MessageHandler;
+import io.wsgateway.auth.Authenticator;
+import io.wsgateway.auth.Authorizer;
+import io.wsgateway.broker.BrokerEndpoint;
+import io.wsgateway.broker.BrokerException;
+import io.wsgateway.broker.Envelope;
+import io.wsgateway.broker.EnvelopeHandler;
+import io.wsgateway.broker.MessageBroker;
+import io.wsgateway.netty.GatewayOptions;
+import io.wsgateway.registry.ConnectionRegistry;
+import io.wsgateway.registry.InstanceContext;
+import io.wsgateway.registry.InstanceStatus;
+import io.wsgateway.registry.RegisteredConnection;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway engine: owns the Netty server, the local connection and subscription maps, and routes
+ * between local connections, the registry and the broker.
+ */
+public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceContext {
+
+  private static final Logger log = LoggerFactory.getLogger(GatewayImpl.class);
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+  private static final long ATTACH_TIMEOUT_SECONDS = 30;
+
+  enum State { NEW, RUNNING, CLOSED }
+
+  private final GatewayOptions options;
+  private final String instanceId;
+  private final Authenticator authenticator;
+  private final Authorizer authorizer;
+  private final ConnectionRegistry registry;
+  private final boolean ownsRegistry;
+  private final MessageBroker broker;
+  private final boolean ownsBroker;
+  private final GatewayListener listener;
+  private final MessageHandler messageHandler;
+  private final Map<String, HttpRoute> routes;
+
+  private final Map<String, ConnectionHandler> connections = new ConcurrentHashMap<>();
+  private final Map<String, Set<ConnectionHandler>> byUser = new ConcurrentHashMap<>();
+  private final Map<String, TopicState> topics = new ConcurrentHashMap<>();
+  private final Map<String, CompletableFuture<Void>> pendingUnbinds = new ConcurrentHashMap<>();
+  /** Handshakes admitted but not yet upgraded; they count against the connection limit. */
+  private final AtomicInteger admitted = new AtomicInteger();
+
+  private final WebSocketServerHandshakerFactory handshakerFactory;
+
+  private volatile State state = State.NEW;
+  private volatile BrokerEndpoint endpoint;
+  private EventLoopGroup group;
+  private Channel serverChannel;
+  private int boundPort = -1;
+
+  /** Local subscribers of one topic, and the broker binding they wait on. */
+  private static final class TopicState {
+    final Set<ConnectionHandler> subscribers = ConcurrentHashMap.newKeySet();
+    CompletableFuture<Void> bound;
+  }
+
+  public GatewayImpl(GatewayOptions options, Authenticator authenticator, Authorizer authorizer,
+      ConnectionRegistry registry, boolean ownsRegistry, MessageBroker broker, boolean ownsBroker,
+      List<GatewayListener> listeners, MessageHandler messageHandler, Map<String, HttpRoute> routes) {
+    this.options = options;
+    this.instanceId = options.instanceId() != null ? options.instanceId() : Ids.instance();
+    this.authenticator = authenticator;
+    this.authorizer = authorizer;
+    this.registry = registry;
+    this.ownsRegistry = ownsRegistry;
+    this.broker = broker;
+    this.ownsBroker = ownsBroker;
+    this.listener = CompositeListener.of(listeners);
+    this.messageHandler = messageHandler;
+    this.routes = Map.copyOf(routes);
+    this.handshakerFactory = new WebSocketServerHandshakerFactory(options.path(), null,
+        WebSocketDecoderConfig.newBuilder()
+            .maxFramePayloadLength(options.maxMessageSize())
+            .allowExtensions(options.compression())
+            .build());
+  }
+
+  WebSocketServerHandshakerFactory handshakerFactory() {
+    return handshakerFactory;
+  }
+
+  // ---- lifecycle ----
+
+  @Override
+  public synchronized void start() {
+    if (state != State.NEW) {
+      throw new IllegalStateException("gateway " + instanceId + " already started");
+    }
+    try {
+      endpoint = broker.attach(instanceId, this).toCompletableFuture().get(ATTACH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      registry.attach(this).toCompletableFuture().get(ATTACH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      SslContext ssl = options.tlsCertificateChain() == null ? null
+          : SslContextBuilder.forServer(options.tlsCertificateChain().toFile(), options.tlsPrivateKey().toFile()).build();
+      boolean epoll = options.nativeTransport() && Epoll.isAvailable();
+      IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+      Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+      group = new MultiThreadIoEventLoopGroup(options.ioThreads(), io);
+      ServerBootstrap bootstrap = new ServerBootstrap()
+          .group(group)
+          .channel(channelType)
+          .option(ChannelOption.SO_BACKLOG, 4096)
+          .option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+              new WriteBufferWaterMark(options.writeBufferLowWaterMark(), options.writeBufferHighWaterMark()))
+          .childHandler(new ServerInitializer(this, ssl));
+      serverChannel = bootstrap.bind(options.host(), options.port()).sync().channel();
+      boundPort = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+      state = State.RUNNING;
+      log.info("gateway {} listening on {}:{}{} ({}, {})", instanceId, options.host(), boundPort, options.path(),
+          epoll ? "epoll" : "nio", ssl == null ? "plain" : "tls");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      shutdownQuietly();
+      throw new GatewayException(ErrorCodes.INTERNAL, "interrupted while starting", e);
+    } catch (Exception e) {
+      shutdownQuietly();
+      throw new GatewayException(ErrorCodes.INTERNAL, "gateway " + instanceId + " failed to start: " + e, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      state = State.CLOSED;
+    }
+    if (serverChannel != null) {
+      serverChannel.close().syncUninterruptibly();
+    }
+    for (ConnectionHandler c : connections.values()) {
+      c.close(CloseCodes.GOING_AWAY, CloseCodes.REASON_SHUTDOWN);
+    }
+    awaitQuietly(registry.setInstanceStatus(instanceId, InstanceStatus.GONE));
+    shutdownQuietly();
+  }
+
+  private void shutdownQuietly() {
+    state = State.CLOSED;
+    if (group != null) {
+      // The quiet period lets the close frames written above leave before the loops stop.
+      group.shutdownGracefully(100, 5_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+    }
+    BrokerEndpoint e = endpoint;
+    if (e != null) {
+      awaitQuietly(e.close());
+    }
+    if (ownsBroker) {
+      broker.close();
+    }
+    if (ownsRegistry) {
+      registry.close();
+    }
+  }
+
+  private static void awaitQuietly(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      log.debug("ignored during close: {}", e.toString());
+    }
+  }
+
+  boolean isAccepting() {
+    return state == State.RUNNING;
+  }
+
+  boolean isReady() {
+    return state == State.RUNNING;
+  }
+
+  // ---- accessors for handlers ----
+
+  GatewayOptions options() {
+    return options;
+  }
+
+  Authenticator authenticator() {
+    return authenticator;
+  }
+
+  Authorizer authorizer() {
+    return authorizer;
+  }
+
+  GatewayListener listener() {
+    return listener;
+  }
+
+  boolean hasMessageHandler() {
+    return messageHandler != null;
+  }
+
+  MessageHandler messageHandler() {
+    return messageHandler != null ? messageHandler : (c, t, f) -> { };
+  }
+
+  HttpRoute route(String path) {
+    return routes.get(path);
+  }
+
+  /** Reserves a connection slot for a handshake; false when the instance is full. */
+  boolean tryAdmit() {
+    while (true) {
+      int current = admitted.get();
+      if (current + connections.size() >= options.maxConnections()) {
+        return false;
+      }
+      if (admitted.compareAndSet(current, current + 1)) {
+        return true;
+      }
+    }
+  }
+
+  void releaseAdmission() {
+    admitted.decrementAndGet();
+  }
+
+  int localConnectionsOf(String userId) {
+    Set<ConnectionHandler> set = byUser.get(userId);
+    return set == null ? 0 : set.size();
+  }
+
+  // ---- Gateway ----
+
+  @Override
+  public String instanceId() {
+    return instanceId;
+  }
+
+  @Override
+  public int port() {
+    return boundPort;
+  }
+
+  @Override
+  public Collection<Connection> connections() {
+    return List.copyOf(connections.values());
+  }
+
+  @Override
+  public int connectionCount() {
+    return connections.size();
+  }
+
+  @Override
+  public CompletionStage<Void> sendToUser(String userId, String data) {
+    return routeToUser(userId, null, checkedPayload(data));
+  }
+
+  @Override
+  public CompletionStage<Void> publish(String topic, String data) {
+    return publish(topic, null, checkedPayload(data));
+  }
+
+  private static byte[] checkedPayload(String data) {
+    byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+    if (!Protocol.isJsonValue(bytes)) {
+      throw new IllegalArgumentException("data: not one JSON value: " + abbreviate(data));
+    }
+    return bytes;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+  }
+
+  // ---- connections ----
+
+  /** Registers an upgraded connection locally and in the registry; completes when registered. */
+  CompletionStage<Void> onConnected(ConnectionHandler c) {
+    releaseAdmission();
+    connections.put(c.id(), c);
+    byUser.computeIfAbsent(c.principal().userId(), u -> ConcurrentHashMap.newKeySet()).add(c);
+    listener.onConnected(c);
+    return registry.register(new RegisteredConnection(c.id(), c.principal().userId(), instanceId))
+        .exceptionally(e -> {
+          // The connection still works locally; the registry resyncs live connections when it recovers.
+          log.warn("registry could not register connection {}: {}", c.id(), e.toString());
+          return null;
+        });
+  }
+
+  void onDisconnected(ConnectionHandler c, int code, String reason) {
+    if (connections.remove(c.id()) == null) {
+      return;
+    }
+    String userId = c.principal().userId();
+    byUser.computeIfPresent(userId, (u, set) -> {
+      set.remove(c);
+      return set.isEmpty() ? null : set;
+    });
+    for (String topic : c.liveSubscriptions()) {
+      unsubscribe(c, topic);
+    }
+    registry.unregister(new RegisteredConnection(c.id(), userId, instanceId)).exceptionally(e -> {
+      log.debug("registry could not unregister connection {}: {}", c.id(), e.toString());
+      return null;
+    });
+    listener.onDisconnected(c, code, reason);
+  }
+
+  @Override
+  public Collection<RegisteredConnection> liveConnections() {
+    List<RegisteredConnection> live = new ArrayList<>(connections.size());
+    for (ConnectionHandler c : connections.values()) {
+      live.add(new RegisteredConnection(c.id(), c.principal().userId(), instanceId));
+    }
+    return live;
+  }
+
+  // ---- routing ----
+
+  /**
+   * Routes a direct message: local connections get it at once; the registry names the other
+   * instances, and the broker carries one envelope to each.
+   */
+  CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data) {
+    if (state == State.CLOSED) {
+      return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
+    }
+    byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
+    int local = deliverLocally(toUser, prefix);
+    return registry.instancesOf(toUser).handle((instances, error) -> {
+      if (error != null) {
+        Throwable cause = unwrap(error);
+        String detail = local > 0 ? " (delivered to " + local + " local connection(s))" : "";
+        throw new GatewayException(ErrorCodes.REGISTRY_UNAVAILABLE, "registry lookup failed" + detail, cause);
+      }
+      return instances;
+    }).thenCompose(instances -> {
+      List<CompletableFuture<Boolean>> sends = new ArrayList<>(instances.size());
+      for (String instance : instances) {
+        if (!instance.equals(instanceId)) {
+          Envelope envelope = Envelope.toUser(Ids.random(), toUser, fromUser, data, instanceId);
+          sends.add(sendToInstance(instance, envelope));
+        }
+      }
+      return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+        boolean reached = local > 0 || sends.stream().anyMatch(CompletableFuture::join);
+        if (!reached) {
+          throw new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline");
+        }
+        return null;
+      });
+    });
+  }
+
+  /** Completes with whether an inbox took the envelope; false when the instance is gone. */
+  private CompletableFuture<Boolean> sendToInstance(String instance, Envelope envelope) {
+    BrokerEndpoint e = endpoint;
+    return e.sendToInstance(instance, envelope).toCompletableFuture()
+        .thenApply(v -> Boolean.TRUE)
+        .exceptionally(error -> {
+          Throwable cause = unwrap(error);
+          if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.NO_ROUTE) {
+            // The registry still named an instance whose inbox is gone: nobody there to deliver to.
+            log.debug("instance {} has no inbox for {}", instance, envelope.id());
+            return Boolean.FALSE;
+          }
+          throw brokerFailure(cause);
+        });
+  }
+
+  CompletionStage<Void> publish(String topic, String fromUser, byte[] data) {
+    if (state == State.CLOSED) {
+      return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
+    }
+    Envelope envelope = Envelope.toTopic(Ids.random(), topic, fromUser, data, instanceId);
+    return endpoint.publish(topic, envelope).toCompletableFuture().exceptionally(e -> {
+      throw brokerFailure(unwrap(e));
+    });
+  }
+
+  CompletionStage<Void> forwardUpstream(ConnectionHandler c, String type, byte[] frame) {
+    Map<String, String> headers = Map.of("user_id", c.principal().userId(), "connection_id", c.id(),
+        "instance_id", instanceId);
+    return endpoint.forwardUpstream(type, frame, headers).toCompletableFuture().exceptionally(e -> {
+      throw brokerFailure(unwrap(e));
+    });
+  }
+
+  private static GatewayException brokerFailure(Throwable cause) {
+    if (cause instanceof GatewayException ge) {
+      return ge;
+    }
+    String message = cause instanceof BrokerException be ? be.reason() + ": " + be.getMessage() : cause.toString();
+    return new GatewayException(ErrorCodes.BROKER_UNAVAILABLE, "broker did not take the message: " + message, cause);
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+  }
+
+  private int deliverLocally(String userId, byte[] prefix) {
+    Set<ConnectionHandler> targets = byUser.get(userId);
+    if (targets == null) {
+      return 0;
+    }
+    int n = 0;
+    for (ConnectionHandler c : targets) {
+      c.deliver(prefix);
+      n++;
+    }
+    return n;
+  }
+
+  @Override
+  public void onEnvelope(Envelope envelope) {
+    if (envelope.kind() == Envelope.Kind.USER) {
+      deliverLocally(envelope.target(), Protocol.messagePrefix(envelope.from(), null, envelope.data()));
+    } else {
+      TopicState st = topics.get(envelope.target());
+      if (st != null) {
+        byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
+        for (ConnectionHandler c : st.subscribers) {
+          c.deliver(prefix);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void onIngress(Envelope envelope) {
+    CompletionStage<Void> routed = envelope.kind() == Envelope.Kind.USER
+        ? routeToUser(envelope.target(), envelope.from(), envelope.data())
+        : publish(envelope.target(), envelope.from(), envelope.data());
+    routed.whenComplete((v, e) -> {
+      if (e != null) {
+        log.info("ingress message {} to {} not delivered: {}", envelope.id(), envelope.target(), unwrap(e).getMessage());
+      }
+    });
+  }
+
+  // ---- topics ----
+
+  CompletionStage<Void> subscribe(ConnectionHandler c, String topic) {
+    if (!c.liveSubscriptions().add(topic)) {
+      TopicState st = topics.get(topic);
+      return st == null ? DONE : st.bound;
+    }
+    CompletableFuture<Void>[] bound = new CompletableFuture[1];
+    topics.compute(topic, (t, st) -> {
+      if (st == null) {
+        st = new TopicState();
+        CompletableFuture<Void> previous = pendingUnbinds.getOrDefault(t, DONE);
+        st.bound = previous.handle((v, e) -> null)
+            .thenCompose(v -> endpoint.subscribe(t))
+            .toCompletableFuture();
+      }
+      st.subscribers.add(c);
+      bound[0] = st.bound;
+      return st;
+    });
+    return bound[0].exceptionally(e -> {
+      throw brokerFailure(unwrap(e));
+    });
+  }
+
+  CompletionStage<Void> unsubscribe(ConnectionHandler c, String topic) {
+    c.liveSubscriptions().remove(topic);
+    topics.computeIfPresent(topic, (t, st) -> {
+      st.subscribers.remove(c);
+      if (!st.subscribers.isEmpty()) {
+        return st;
+      }
+      CompletableFuture<Void> unbind = st.bound.handle((v, e) -> null)
+          .thenCompose(v -> endpoint.unsubscribe(t)).toCompletableFuture();
+      pendingUnbinds.put(t, unbind);
+      unbind.whenComplete((v, e) -> pendingUnbinds.remove(t, unbind));
+      return null;
+    });
+    return DONE;
+  }
+
+  @Override
+  public String toString() {
+    return "Gateway{instance=" + instanceId + ", port=" + boundPort + ", state=" + state + ", connections="
+        + connections.size() + "}";
+  }
+}

@@ -1,0 +1,252 @@
+package io.wsgateway.netty.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.websocketx.Utf8FrameValidator;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.wsgateway.HttpReply;
+import io.wsgateway.HttpRoute;
+import io.wsgateway.auth.AuthResult;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP stage of a channel: answers health, readiness and host routes, and turns a handshake on
+ * the WebSocket path into a connection, after admission, origin and authentication checks. Every
+ * rejection is an HTTP status with a JSON body naming the reason; no WebSocket is opened then.
+ */
+final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+  private static final Logger log = LoggerFactory.getLogger(HttpHandler.class);
+  static final String HEALTH_PATH = "/health";
+  static final String READY_PATH = "/ready";
+  /** Seconds a refused client is asked to wait before retrying. */
+  private static final String RETRY_AFTER_SECONDS = "5";
+
+  private final GatewayImpl gateway;
+  private ScheduledFuture<?> handshakeTimeout;
+  private boolean upgrading;
+
+  HttpHandler(GatewayImpl gateway) {
+    this.gateway = gateway;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    // A client that does not complete a request in time (slowloris, or an idle keep-alive) is cut.
+    handshakeTimeout = ctx.executor().schedule(() -> {
+      if (!upgrading) {
+        ctx.close();
+      }
+    }, gateway.options().handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cancelTimeout();
+    ctx.fireChannelInactive();
+  }
+
+  private void cancelTimeout() {
+    if (handshakeTimeout != null) {
+      handshakeTimeout.cancel(false);
+      handshakeTimeout = null;
+    }
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (!req.decoderResult().isSuccess()) {
+      reject(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
+      return;
+    }
+    QueryStringDecoder query = new QueryStringDecoder(req.uri());
+    String path = query.path();
+    if (path.equals(gateway.options().path())) {
+      handshake(ctx, req, query);
+    } else if (path.equals(HEALTH_PATH)) {
+      respond(ctx, req, HttpReply.json(200, "{\"status\":\"up\"}"));
+    } else if (path.equals(READY_PATH)) {
+      respond(ctx, req, gateway.isReady() ? HttpReply.json(200, "{\"status\":\"ready\"}")
+          : HttpReply.json(503, "{\"status\":\"not_ready\"}").withHeader("Retry-After", RETRY_AFTER_SECONDS));
+    } else {
+      HttpRoute route = gateway.route(path);
+      if (route == null) {
+        reject(ctx, req, HttpResponseStatus.NOT_FOUND, "not_found", "no such path: " + path);
+      } else {
+        serveRoute(ctx, req, query, route);
+      }
+    }
+  }
+
+  private void serveRoute(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder query, HttpRoute route) {
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    RequestView view = new RequestView(req, query, (InetSocketAddress) ctx.channel().remoteAddress());
+    try {
+      route.handle(view).whenComplete((reply, error) -> ctx.executor().execute(() -> {
+        if (error != null || reply == null) {
+          log.warn("route {} failed", view.path(), error);
+          write(ctx, keepAlive, HttpReply.json(500, "{\"error\":\"internal\",\"message\":\"route failed\"}"));
+        } else {
+          write(ctx, keepAlive, reply);
+        }
+      }));
+    } catch (RuntimeException e) {
+      log.warn("route {} failed", view.path(), e);
+      write(ctx, keepAlive, HttpReply.json(500, "{\"error\":\"internal\",\"message\":\"route failed\"}"));
+    }
+  }
+
+  private void handshake(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder query) {
+    if (!HttpMethod.GET.equals(req.method())) {
+      reject(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "WebSocket handshakes use GET");
+      return;
+    }
+    if (!req.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+        || !HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(req.headers().get(HttpHeaderNames.UPGRADE, ""))) {
+      reject(ctx, req, HttpResponseStatus.UPGRADE_REQUIRED, "upgrade_required", "expected a WebSocket upgrade");
+      return;
+    }
+    var allowed = gateway.options().allowedOrigins();
+    String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+    if (!allowed.isEmpty() && (origin == null || !allowed.contains(origin))) {
+      reject(ctx, req, HttpResponseStatus.FORBIDDEN, "origin_not_allowed", "origin not allowed: " + origin);
+      return;
+    }
+    if (!gateway.isAccepting()) {
+      reject(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "instance is not accepting connections");
+      return;
+    }
+    if (!gateway.tryAdmit()) {
+      reject(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "instance_full",
+          "instance at its limit of " + gateway.options().maxConnections() + " connections");
+      return;
+    }
+    upgrading = true;
+    cancelTimeout();
+    RequestView view = new RequestView(req, query, (InetSocketAddress) ctx.channel().remoteAddress());
+    FullHttpRequest handshakeRequest = req.retainedDuplicate();
+    // No reads until authentication decides: nothing may arrive for a connection that does not exist yet.
+    ctx.channel().config().setAutoRead(false);
+    try {
+      gateway.authenticator().authenticate(view).whenComplete((result, error) ->
+          ctx.executor().execute(() -> afterAuthentication(ctx, handshakeRequest, result, error)));
+    } catch (RuntimeException e) {
+      afterAuthentication(ctx, handshakeRequest, null, e);
+    }
+  }
+
+  private void afterAuthentication(ChannelHandlerContext ctx, FullHttpRequest req, AuthResult result, Throwable error) {
+    boolean admittedSlotUsed = false;
+    try {
+      ctx.channel().config().setAutoRead(true);
+      if (!ctx.channel().isActive()) {
+        return;
+      }
+      if (error != null || result == null) {
+        log.warn("authenticator failed", error);
+        reject(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "auth_failed", "authentication failed");
+        return;
+      }
+      if (!result.isAccepted()) {
+        reject(ctx, req, HttpResponseStatus.valueOf(result.status()), result.code(), result.message());
+        return;
+      }
+      String userId = result.principal().userId();
+      if (gateway.localConnectionsOf(userId) >= gateway.options().maxConnectionsPerUser()) {
+        reject(ctx, req, HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_connections",
+            "user " + userId + " is at the limit of " + gateway.options().maxConnectionsPerUser() + " connections");
+        return;
+      }
+      WebSocketServerHandshaker handshaker = gateway.handshakerFactory().newHandshaker(req);
+      if (handshaker == null) {
+        WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+        return;
+      }
+      ConnectionHandler connection = new ConnectionHandler(gateway, ctx.channel(), result.principal());
+      int max = gateway.options().maxMessageSize();
+      ctx.pipeline().addAfter(ctx.name(), "ws-utf8", new Utf8FrameValidator(true));
+      ctx.pipeline().addAfter("ws-utf8", "ws-aggregator", new WebSocketFrameAggregator(max));
+      ctx.pipeline().addAfter("ws-aggregator", "ws-connection", connection);
+      admittedSlotUsed = true;
+      handshaker.handshake(ctx.channel(), req).addListener(f -> {
+        if (f.isSuccess()) {
+          ctx.pipeline().remove(this);
+          connection.onUpgraded();
+        } else {
+          gateway.releaseAdmission();
+          ctx.close();
+        }
+      });
+    } finally {
+      req.release();
+      if (!admittedSlotUsed) {
+        gateway.releaseAdmission();
+      }
+    }
+  }
+
+  private void reject(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String code,
+      String message) {
+    StringBuilder body = new StringBuilder(64).append("{\"error\":");
+    Protocol.appendString(body, code);
+    body.append(",\"message\":");
+    Protocol.appendString(body, message);
+    body.append('}');
+    HttpReply reply = HttpReply.json(status.code(), body.toString());
+    if (status.code() == 503) {
+      reply = reply.withHeader("Retry-After", RETRY_AFTER_SECONDS);
+    }
+    // A refused handshake is never kept alive: the client reconnects with a new request.
+    write(ctx, false, reply);
+  }
+
+  private void respond(ChannelHandlerContext ctx, FullHttpRequest req, HttpReply reply) {
+    write(ctx, HttpUtil.isKeepAlive(req), reply);
+  }
+
+  private static void write(ChannelHandlerContext ctx, boolean keepAlive, HttpReply reply) {
+    ByteBuf body = Unpooled.wrappedBuffer(reply.body());
+    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(reply.status()), body);
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
+    response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    for (Map.Entry<String, String> h : reply.headers().entrySet()) {
+      response.headers().set(h.getKey(), h.getValue());
+    }
+    if (keepAlive) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+      ctx.writeAndFlush(response);
+    } else {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("HTTP stage error from {}: {}", ctx.channel().remoteAddress(), cause.toString());
+    ctx.close();
+  }
+}

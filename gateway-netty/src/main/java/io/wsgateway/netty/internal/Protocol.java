@@ -1,0 +1,236 @@
+package io.wsgateway.netty.internal;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * The default JSON protocol: parses client frames and writes server frames. See docs/protocol.md.
+ *
+ * <p>Server frames are written by hand into pooled buffers: their shapes are fixed, and the payload
+ * is copied as raw bytes, never parsed or re-serialised. Stateless and thread-safe.
+ */
+final class Protocol {
+
+  static final String SEND = "send";
+  static final String SUBSCRIBE = "subscribe";
+  static final String UNSUBSCRIBE = "unsubscribe";
+  static final String PUBLISH = "publish";
+  static final String REFRESH = "refresh";
+
+  /** Types the protocol owns; a client frame of one of these that is not a client type is an error. */
+  static final Set<String> RESERVED = Set.of(SEND, SUBSCRIBE, UNSUBSCRIBE, PUBLISH, REFRESH,
+      "welcome", "message", "ack", "error", "reconnect", "resume", "ping", "pong");
+
+  private static final JsonFactory JSON = JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+      .build();
+
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  private Protocol() {}
+
+  /** Thrown for a frame that is not valid JSON or not a protocol object. */
+  static final class MalformedFrameException extends Exception {
+    private static final long serialVersionUID = 1L;
+    final String id;
+
+    MalformedFrameException(String message, String id) {
+      super(message, null, false, false);
+      this.id = id;
+    }
+  }
+
+  /** Parses a client text frame. */
+  static ClientFrame parse(byte[] frame) throws MalformedFrameException {
+    String type = null;
+    String id = null;
+    String to = null;
+    String topic = null;
+    String token = null;
+    byte[] data = null;
+    try (JsonParser p = JSON.createParser(frame)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new MalformedFrameException("frame is not a JSON object", null);
+      }
+      JsonToken t;
+      while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken value = p.nextToken();
+        switch (name) {
+          case "type" -> type = stringValue(p, value, name, id);
+          case "id" -> id = idValue(p, value, id);
+          case "to" -> to = stringValue(p, value, name, id);
+          case "topic" -> topic = stringValue(p, value, name, id);
+          case "token" -> token = stringValue(p, value, name, id);
+          case "data" -> {
+            int start = (int) p.currentTokenLocation().getByteOffset();
+            if (value.isStructStart()) {
+              p.skipChildren();
+            } else {
+              p.finishToken();
+            }
+            int end = (int) p.currentLocation().getByteOffset();
+            data = Arrays.copyOfRange(frame, start, end);
+          }
+          default -> p.skipChildren();
+        }
+      }
+      if (t != JsonToken.END_OBJECT) {
+        throw new MalformedFrameException("frame is not a JSON object", id);
+      }
+      if (p.nextToken() != null) {
+        throw new MalformedFrameException("trailing content after the JSON object", id);
+      }
+    } catch (IOException e) {
+      throw new MalformedFrameException("invalid JSON: " + firstLine(e.getMessage()), id);
+    }
+    if (type == null || type.isEmpty()) {
+      throw new MalformedFrameException("missing \"type\"", id);
+    }
+    return new ClientFrame(type, id, to, topic, token, data);
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
+  }
+
+  private static String stringValue(JsonParser p, JsonToken value, String name, String id)
+      throws IOException, MalformedFrameException {
+    if (value != JsonToken.VALUE_STRING) {
+      throw new MalformedFrameException("\"" + name + "\" must be a string", id);
+    }
+    return p.getText();
+  }
+
+  private static String idValue(JsonParser p, JsonToken value, String id) throws IOException, MalformedFrameException {
+    if (value == JsonToken.VALUE_STRING || value == JsonToken.VALUE_NUMBER_INT) {
+      String text = p.getText();
+      if (text.length() > 128) {
+        throw new MalformedFrameException("\"id\" longer than 128 characters", null);
+      }
+      return text;
+    }
+    throw new MalformedFrameException("\"id\" must be a string or integer", id);
+  }
+
+  // ---- server frames ----
+
+  /** The shared part of a {@code message} frame, up to and including {@code "seq":}. */
+  static byte[] messagePrefix(String from, String topic, byte[] data) {
+    StringBuilder head = new StringBuilder(64);
+    head.append("{\"type\":\"message\"");
+    if (from != null) {
+      head.append(",\"from\":");
+      appendString(head, from);
+    }
+    if (topic != null) {
+      head.append(",\"topic\":");
+      appendString(head, topic);
+    }
+    head.append(",\"data\":");
+    byte[] headBytes = head.toString().getBytes(StandardCharsets.UTF_8);
+    byte[] tail = ",\"seq\":".getBytes(StandardCharsets.US_ASCII);
+    byte[] prefix = new byte[headBytes.length + data.length + tail.length];
+    System.arraycopy(headBytes, 0, prefix, 0, headBytes.length);
+    System.arraycopy(data, 0, prefix, headBytes.length, data.length);
+    System.arraycopy(tail, 0, prefix, headBytes.length + data.length, tail.length);
+    return prefix;
+  }
+
+  /** A complete {@code message} frame: the shared prefix, this connection's seq, and the closing brace. */
+  static ByteBuf message(ByteBufAllocator alloc, byte[] prefix, long seq) {
+    ByteBuf buf = alloc.buffer(prefix.length + 21);
+    buf.writeBytes(prefix);
+    buf.writeCharSequence(Long.toString(seq), StandardCharsets.US_ASCII);
+    buf.writeByte('}');
+    return buf;
+  }
+
+  static String welcome(String session, String connection, String user, String instance, long heartbeatMs,
+      Long expiresAtMs) {
+    StringBuilder b = new StringBuilder(160);
+    b.append("{\"type\":\"welcome\",\"session\":");
+    appendString(b, session);
+    b.append(",\"connection\":");
+    appendString(b, connection);
+    b.append(",\"user\":");
+    appendString(b, user);
+    b.append(",\"instance\":");
+    appendString(b, instance);
+    b.append(",\"heartbeat_ms\":").append(heartbeatMs);
+    if (expiresAtMs != null) {
+      b.append(",\"expires_at\":").append(expiresAtMs.longValue());
+    }
+    return b.append('}').toString();
+  }
+
+  static String ack(String id) {
+    StringBuilder b = new StringBuilder(32).append("{\"type\":\"ack\",\"id\":");
+    appendString(b, id);
+    return b.append('}').toString();
+  }
+
+  static String error(String id, String code, String message) {
+    StringBuilder b = new StringBuilder(96).append("{\"type\":\"error\"");
+    if (id != null) {
+      b.append(",\"id\":");
+      appendString(b, id);
+    }
+    b.append(",\"code\":");
+    appendString(b, code);
+    b.append(",\"message\":");
+    appendString(b, message);
+    return b.append('}').toString();
+  }
+
+  /** Appends {@code s} as a JSON string literal. */
+  static void appendString(StringBuilder b, String s) {
+    b.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> {
+          if (c < 0x20) {
+            b.append("\\u00").append((char) HEX[c >> 4]).append((char) HEX[c & 0xF]);
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    b.append('"');
+  }
+
+  /** Whether {@code bytes} is exactly one JSON value (used for payloads handed in by the host). */
+  static boolean isJsonValue(byte[] bytes) {
+    try (JsonParser p = JSON.createParser(bytes)) {
+      JsonToken t = p.nextToken();
+      if (t == null) {
+        return false;
+      }
+      if (t.isStructStart()) {
+        p.skipChildren();
+      }
+      return p.nextToken() == null;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

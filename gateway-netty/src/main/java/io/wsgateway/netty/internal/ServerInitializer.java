@@ -1,0 +1,39 @@
+package io.wsgateway.netty.internal;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketServerExtensionHandler;
+import io.netty.handler.ssl.SslContext;
+
+/** Builds the HTTP stage of every accepted channel; the WebSocket stage replaces it after the upgrade. */
+final class ServerInitializer extends ChannelInitializer<SocketChannel> {
+
+  /** Largest handshake or route request body: handshakes have none, host routes get a little. */
+  private static final int MAX_HTTP_CONTENT = 16 * 1024;
+
+  private final GatewayImpl gateway;
+  private final SslContext ssl;
+
+  ServerInitializer(GatewayImpl gateway, SslContext ssl) {
+    this.gateway = gateway;
+    this.ssl = ssl;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    ChannelPipeline p = ch.pipeline();
+    if (ssl != null) {
+      p.addLast("tls", ssl.newHandler(ch.alloc()));
+    }
+    p.addLast("http", new HttpServerCodec());
+    p.addLast("http-aggregator", new HttpObjectAggregator(MAX_HTTP_CONTENT));
+    if (gateway.options().compression()) {
+      p.addLast("ws-extensions", new WebSocketServerExtensionHandler(
+          NoContextDeflate.handshaker(gateway.options().compressionLevel(), gateway.options().maxMessageSize())));
+    }
+    p.addLast("http-handler", new HttpHandler(gateway));
+  }
+}

@@ -1,0 +1,2 @@
+/** The gateway engine and Netty handlers; not exported. */
+package io.wsgateway.netty.internal;
