@@ -81,6 +81,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   private final Map<String, Set<ConnectionHandler>> byUser = new ConcurrentHashMap<>();
   private final Map<String, TopicState> topics = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> pendingUnbinds = new ConcurrentHashMap<>();
+  /** Per-user connection slots in use, counted from authentication on so racing handshakes see them. */
+  private final Map<String, Integer> userSlots = new ConcurrentHashMap<>();
   /** Handshakes admitted but not yet upgraded; they count against the connection limit. */
   private final AtomicInteger admitted = new AtomicInteger();
 
@@ -264,9 +266,25 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     admitted.decrementAndGet();
   }
 
-  int localConnectionsOf(String userId) {
-    Set<ConnectionHandler> set = byUser.get(userId);
-    return set == null ? 0 : set.size();
+  /**
+   * Reserves one of the user's connection slots on this instance, from authentication until the
+   * connection closes; false when the user is at the per-user limit.
+   */
+  boolean tryAdmitUser(String userId) {
+    boolean[] admittedUser = {false};
+    userSlots.compute(userId, (u, n) -> {
+      int current = n == null ? 0 : n;
+      if (current >= options.maxConnectionsPerUser()) {
+        return n;
+      }
+      admittedUser[0] = true;
+      return current + 1;
+    });
+    return admittedUser[0];
+  }
+
+  void releaseUser(String userId) {
+    userSlots.computeIfPresent(userId, (u, n) -> n <= 1 ? null : n - 1);
   }
 
   // ---- Gateway ----
@@ -334,6 +352,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return;
     }
     String userId = c.principal().userId();
+    releaseUser(userId);
     byUser.computeIfPresent(userId, (u, set) -> {
       set.remove(c);
       return set.isEmpty() ? null : set;

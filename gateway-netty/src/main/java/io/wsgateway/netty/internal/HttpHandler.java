@@ -129,7 +129,8 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     var allowed = gateway.options().allowedOrigins();
     String origin = req.headers().get(HttpHeaderNames.ORIGIN);
-    if (!allowed.isEmpty() && (origin == null || !allowed.contains(origin))) {
+    // Only browsers send Origin, and only browsers need the check (cross-site WebSocket hijacking).
+    if (!allowed.isEmpty() && origin != null && !allowed.contains(origin)) {
       reject(ctx, req, HttpResponseStatus.FORBIDDEN, "origin_not_allowed", "origin not allowed: " + origin);
       return;
     }
@@ -173,13 +174,14 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return;
       }
       String userId = result.principal().userId();
-      if (gateway.localConnectionsOf(userId) >= gateway.options().maxConnectionsPerUser()) {
+      if (!gateway.tryAdmitUser(userId)) {
         reject(ctx, req, HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_connections",
             "user " + userId + " is at the limit of " + gateway.options().maxConnectionsPerUser() + " connections");
         return;
       }
       WebSocketServerHandshaker handshaker = gateway.handshakerFactory().newHandshaker(req);
       if (handshaker == null) {
+        gateway.releaseUser(userId);
         WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
         return;
       }
@@ -195,6 +197,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           connection.onUpgraded();
         } else {
           gateway.releaseAdmission();
+          gateway.releaseUser(userId);
           ctx.close();
         }
       });
