@@ -6,6 +6,7 @@ module io.wsgateway.netty {
   requires io.netty.transport;
   requires io.netty.codec;
   requires io.netty.codec.http;
+  requires io.netty.codec.compression;
   requires io.netty.handler;
   requires io.netty.transport.classes.epoll;
   requires io.netty.transport.unix.common;

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.compression.DecompressionException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
@@ -529,7 +530,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
         closeReason = corrupted.closeStatus().reasonText();
       }
       channel.close();
-    } else if (cause instanceof TooLongFrameException) {
+    } else if (cause instanceof TooLongFrameException || cause instanceof DecompressionException) {
+      // DecompressionException: a compressed message inflated past the size limit (a deflate bomb).
       closeWith(CloseCodes.MESSAGE_TOO_BIG, CloseCodes.REASON_TOO_BIG, false);
     } else if (cause instanceof CorruptedFrameException) {
       closeWith(CloseCodes.PROTOCOL_ERROR, "protocol error", false);
