@@ -74,7 +74,8 @@ final class RabbitTestSupport implements AutoCloseable {
    */
   static int closeConnection(String name) throws Exception {
     int closed = 0;
-    String marker = "<<\"" + name + "\">>";
+    // rabbitmqctl prints client properties as [{"connection_name","wsgateway-..."},...].
+    String marker = "{\"connection_name\",\"" + name + "\"}";
     for (String line : rabbitmqctl("list_connections", "-q", "--no-table-headers", "pid", "client_properties")) {
       if (line.contains(marker)) {
         String pid = line.substring(0, line.indexOf('>') + 1).trim();
