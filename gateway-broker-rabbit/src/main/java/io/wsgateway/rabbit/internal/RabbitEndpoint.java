@@ -432,7 +432,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       connected = false;
       return false;
     }
-    unconfirmed.put(seq, new Published(state, chunk, publisher));
+    unconfirmed.put(seq, new Published(state, chunk));
     state.inFlight++;
     return true;
   }
@@ -561,6 +561,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
         it.remove();
         published.state.inFlight--;
         failAll(published.items, timedOut);
+        if (published.state.inFlight == 0) {
+          flush(published.state, true);
+        }
       }
     }
     for (DestState state : new ArrayList<>(destinations.values())) {
@@ -818,13 +821,12 @@ final class RabbitEndpoint implements BrokerEndpoint {
   private static final class Published {
     final DestState state;
     final List<Pending> items;
-    final Channel channel;
+    /** The reply of a basic.return for this message, or null. */
     String returned;
 
-    Published(DestState state, List<Pending> items, Channel channel) {
+    Published(DestState state, List<Pending> items) {
       this.state = state;
       this.items = items;
-      this.channel = channel;
     }
   }
 
