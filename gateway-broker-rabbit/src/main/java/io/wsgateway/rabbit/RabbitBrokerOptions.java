@@ -1,0 +1,408 @@
+package io.wsgateway.rabbit;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Immutable settings of a {@link RabbitBroker}: where RabbitMQ is, what the exchanges are called, and
+ * the bounds of batching, buffering and waiting.
+ *
+ * <p>Thread-safe. Build with {@link #builder()}, start from {@link #defaults()}, or change a copy with
+ * {@link #toBuilder()}. Every limit has a finite default, named by a {@code DEFAULT_*} constant.
+ */
+public final class RabbitBrokerOptions {
+
+  /** Default server: a local RabbitMQ as the guest user. */
+  public static final String DEFAULT_URI = "amqp://guest:guest@127.0.0.1:5672";
+  /** Default prefix of every exchange and queue name: {@code "wsgateway"}. */
+  public static final String DEFAULT_EXCHANGE_PREFIX = "wsgateway";
+  /**
+   * Default time an inbox queue outlives its last consumer: 60 seconds. Long enough to ride out a
+   * reconnect, short enough that a crashed instance's inbox does not collect messages for long.
+   */
+  public static final Duration DEFAULT_INBOX_EXPIRY = Duration.ofSeconds(60);
+  /** Default most envelopes in one broker message: 256. */
+  public static final int DEFAULT_BATCH_MAX_ENVELOPES = 256;
+  /** Default most payload bytes in one broker message: 64 KiB. */
+  public static final int DEFAULT_BATCH_MAX_BYTES = 64 * 1024;
+  /** Default longest time a partial batch waits for more envelopes while a publish is in flight: 1 ms. */
+  public static final Duration DEFAULT_BATCH_LINGER = Duration.ofMillis(1);
+  /** Default most unacknowledged broker messages delivered to one instance: 256. */
+  public static final int DEFAULT_PREFETCH = 256;
+  /** Default most envelopes accepted but not yet confirmed, per instance, outages included: 10,000. */
+  public static final int DEFAULT_MAX_PENDING_PUBLISHES = 10_000;
+  /** Default longest time any returned stage stays incomplete: 5 seconds. */
+  public static final Duration DEFAULT_PUBLISH_TIMEOUT = Duration.ofSeconds(5);
+  /** Default type of the shared ingress queue: {@link QueueType#CLASSIC}. */
+  public static final QueueType DEFAULT_INGRESS_QUEUE_TYPE = QueueType.CLASSIC;
+  /** By default client frames are not forwarded upstream: {@code false}. */
+  public static final boolean DEFAULT_UPSTREAM_ENABLED = false;
+  /** Default pause between attempts to recover a lost connection: 1 second. */
+  public static final Duration DEFAULT_RECOVERY_INTERVAL = Duration.ofSeconds(1);
+
+  /** The largest number of envelopes one batch may hold, which is what the codec accepts. */
+  public static final int MAX_BATCH_ENVELOPES = io.wsgateway.broker.EnvelopeCodec.MAX_BATCH;
+
+  /** The RabbitMQ queue type of the shared ingress queue. */
+  public enum QueueType {
+    /** A classic queue: fastest, kept on one node. */
+    CLASSIC,
+    /** A quorum queue: replicated across a cluster's nodes. */
+    QUORUM
+  }
+
+  private static final RabbitBrokerOptions DEFAULTS = new Builder().build();
+
+  private final String uri;
+  private final List<String> addresses;
+  private final String exchangePrefix;
+  private final Duration inboxExpiry;
+  private final int batchMaxEnvelopes;
+  private final int batchMaxBytes;
+  private final Duration batchLinger;
+  private final int prefetch;
+  private final int maxPendingPublishes;
+  private final Duration publishTimeout;
+  private final QueueType ingressQueueType;
+  private final boolean upstreamEnabled;
+  private final Duration recoveryInterval;
+
+  private RabbitBrokerOptions(Builder b) {
+    this.uri = b.uri;
+    this.addresses = List.copyOf(b.addresses);
+    this.exchangePrefix = b.exchangePrefix;
+    this.inboxExpiry = b.inboxExpiry;
+    this.batchMaxEnvelopes = b.batchMaxEnvelopes;
+    this.batchMaxBytes = b.batchMaxBytes;
+    this.batchLinger = b.batchLinger;
+    this.prefetch = b.prefetch;
+    this.maxPendingPublishes = b.maxPendingPublishes;
+    this.publishTimeout = b.publishTimeout;
+    this.ingressQueueType = b.ingressQueueType;
+    this.upstreamEnabled = b.upstreamEnabled;
+    this.recoveryInterval = b.recoveryInterval;
+  }
+
+  /** The options with every setting at its default. */
+  public static RabbitBrokerOptions defaults() {
+    return DEFAULTS;
+  }
+
+  /** A builder starting from the defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder starting from these options. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** The AMQP URI: credentials, virtual host, and (without {@link #addresses()}) host and port. */
+  public String uri() {
+    return uri;
+  }
+
+  /** The cluster nodes as {@code host:port}, tried in order; empty to use the URI's host. */
+  public List<String> addresses() {
+    return addresses;
+  }
+
+  /** The prefix of every exchange and queue name. */
+  public String exchangePrefix() {
+    return exchangePrefix;
+  }
+
+  /** How long an inbox queue outlives its last consumer (its {@code x-expires}). */
+  public Duration inboxExpiry() {
+    return inboxExpiry;
+  }
+
+  /** The most envelopes in one broker message. */
+  public int batchMaxEnvelopes() {
+    return batchMaxEnvelopes;
+  }
+
+  /** The most payload bytes in one broker message (a single larger envelope travels alone). */
+  public int batchMaxBytes() {
+    return batchMaxBytes;
+  }
+
+  /** The longest a partial batch waits while a publish to the same destination is in flight. */
+  public Duration batchLinger() {
+    return batchLinger;
+  }
+
+  /** The most unacknowledged broker messages delivered to one instance. */
+  public int prefetch() {
+    return prefetch;
+  }
+
+  /** The most envelopes one instance holds unconfirmed, outages included. */
+  public int maxPendingPublishes() {
+    return maxPendingPublishes;
+  }
+
+  /** The longest any stage returned by an endpoint stays incomplete. */
+  public Duration publishTimeout() {
+    return publishTimeout;
+  }
+
+  /** The queue type of the shared ingress queue. */
+  public QueueType ingressQueueType() {
+    return ingressQueueType;
+  }
+
+  /** Whether {@code forwardUpstream} publishes to the upstream exchange. */
+  public boolean upstreamEnabled() {
+    return upstreamEnabled;
+  }
+
+  /** The pause between attempts to recover a lost connection. */
+  public Duration recoveryInterval() {
+    return recoveryInterval;
+  }
+
+  @Override
+  public String toString() {
+    return "RabbitBrokerOptions{uri=" + maskPassword(uri)
+        + ", addresses=" + addresses
+        + ", exchangePrefix=" + exchangePrefix
+        + ", inboxExpiry=" + inboxExpiry
+        + ", batchMaxEnvelopes=" + batchMaxEnvelopes
+        + ", batchMaxBytes=" + batchMaxBytes
+        + ", batchLinger=" + batchLinger
+        + ", prefetch=" + prefetch
+        + ", maxPendingPublishes=" + maxPendingPublishes
+        + ", publishTimeout=" + publishTimeout
+        + ", ingressQueueType=" + ingressQueueType
+        + ", upstreamEnabled=" + upstreamEnabled
+        + ", recoveryInterval=" + recoveryInterval
+        + "}";
+  }
+
+  /** The URI with the password replaced by {@code ****}, for logs. */
+  static String maskPassword(String uri) {
+    int scheme = uri.indexOf("://");
+    int at = uri.lastIndexOf('@');
+    if (scheme < 0 || at < scheme) {
+      return uri;
+    }
+    int colon = uri.indexOf(':', scheme + 3);
+    if (colon < 0 || colon > at) {
+      return uri;
+    }
+    return uri.substring(0, colon + 1) + "****" + uri.substring(at);
+  }
+
+  /** Builds {@link RabbitBrokerOptions}; every setter validates at once. Not thread-safe. */
+  public static final class Builder {
+    private String uri = DEFAULT_URI;
+    private List<String> addresses = List.of();
+    private String exchangePrefix = DEFAULT_EXCHANGE_PREFIX;
+    private Duration inboxExpiry = DEFAULT_INBOX_EXPIRY;
+    private int batchMaxEnvelopes = DEFAULT_BATCH_MAX_ENVELOPES;
+    private int batchMaxBytes = DEFAULT_BATCH_MAX_BYTES;
+    private Duration batchLinger = DEFAULT_BATCH_LINGER;
+    private int prefetch = DEFAULT_PREFETCH;
+    private int maxPendingPublishes = DEFAULT_MAX_PENDING_PUBLISHES;
+    private Duration publishTimeout = DEFAULT_PUBLISH_TIMEOUT;
+    private QueueType ingressQueueType = DEFAULT_INGRESS_QUEUE_TYPE;
+    private boolean upstreamEnabled = DEFAULT_UPSTREAM_ENABLED;
+    private Duration recoveryInterval = DEFAULT_RECOVERY_INTERVAL;
+
+    private Builder() {}
+
+    private Builder(RabbitBrokerOptions o) {
+      uri = o.uri;
+      addresses = o.addresses;
+      exchangePrefix = o.exchangePrefix;
+      inboxExpiry = o.inboxExpiry;
+      batchMaxEnvelopes = o.batchMaxEnvelopes;
+      batchMaxBytes = o.batchMaxBytes;
+      batchLinger = o.batchLinger;
+      prefetch = o.prefetch;
+      maxPendingPublishes = o.maxPendingPublishes;
+      publishTimeout = o.publishTimeout;
+      ingressQueueType = o.ingressQueueType;
+      upstreamEnabled = o.upstreamEnabled;
+      recoveryInterval = o.recoveryInterval;
+    }
+
+    /**
+     * The AMQP URI, {@code amqp://} or {@code amqps://} (TLS with the JVM's default trust store and
+     * host name verification), with user, password and virtual host. Default: {@value #DEFAULT_URI}.
+     */
+    public Builder uri(String uri) {
+      Objects.requireNonNull(uri, "uri");
+      URI parsed;
+      try {
+        parsed = new URI(uri);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("uri: " + maskPassword(uri) + " (expected: an amqp:// or amqps:// URI)", e);
+      }
+      String scheme = parsed.getScheme();
+      if (!"amqp".equalsIgnoreCase(scheme) && !"amqps".equalsIgnoreCase(scheme) || parsed.getHost() == null) {
+        throw new IllegalArgumentException("uri: " + maskPassword(uri) + " (expected: an amqp:// or amqps:// URI with a host)");
+      }
+      this.uri = uri;
+      return this;
+    }
+
+    /**
+     * The nodes of a cluster as {@code host:port}, tried in order on connect and on recovery; the
+     * URI still gives credentials, virtual host and TLS. Default: empty, to use the URI's host.
+     */
+    public Builder addresses(List<String> addresses) {
+      Objects.requireNonNull(addresses, "addresses");
+      List<String> copy = new ArrayList<>(addresses.size());
+      for (String address : addresses) {
+        Objects.requireNonNull(address, "addresses element");
+        int colon = address.lastIndexOf(':');
+        boolean valid = colon > 0 && colon < address.length() - 1;
+        if (valid) {
+          try {
+            int port = Integer.parseInt(address.substring(colon + 1));
+            valid = port > 0 && port <= 65_535;
+          } catch (NumberFormatException e) {
+            valid = false;
+          }
+        }
+        if (!valid) {
+          throw new IllegalArgumentException("addresses: " + address + " (expected: host:port)");
+        }
+        copy.add(address);
+      }
+      this.addresses = List.copyOf(copy);
+      return this;
+    }
+
+    /**
+     * The prefix of every exchange and queue name, e.g. {@code wsgateway.inbox}. Several deployments
+     * can share one virtual host with different prefixes. Default: {@value #DEFAULT_EXCHANGE_PREFIX}.
+     */
+    public Builder exchangePrefix(String exchangePrefix) {
+      Objects.requireNonNull(exchangePrefix, "exchangePrefix");
+      if (exchangePrefix.isEmpty() || exchangePrefix.length() > 128 || exchangePrefix.startsWith("amq.")
+          || exchangePrefix.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+        throw new IllegalArgumentException("exchangePrefix: " + exchangePrefix
+            + " (expected: 1 to 128 printable ASCII characters without spaces, not starting with amq.)");
+      }
+      this.exchangePrefix = exchangePrefix;
+      return this;
+    }
+
+    /**
+     * How long an instance's inbox queue outlives its last consumer ({@code x-expires}): a restart
+     * within it finds its inbox, a dead instance's inbox is removed after it. Default: 60 seconds
+     * ({@link #DEFAULT_INBOX_EXPIRY}).
+     */
+    public Builder inboxExpiry(Duration inboxExpiry) {
+      this.inboxExpiry = positiveMillis("inboxExpiry", inboxExpiry);
+      return this;
+    }
+
+    /** The most envelopes in one broker message, at most {@link #MAX_BATCH_ENVELOPES}. Default: {@value #DEFAULT_BATCH_MAX_ENVELOPES}. */
+    public Builder batchMaxEnvelopes(int batchMaxEnvelopes) {
+      if (batchMaxEnvelopes <= 0 || batchMaxEnvelopes > MAX_BATCH_ENVELOPES) {
+        throw new IllegalArgumentException("batchMaxEnvelopes: " + batchMaxEnvelopes + " (expected: 1.." + MAX_BATCH_ENVELOPES + ")");
+      }
+      this.batchMaxEnvelopes = batchMaxEnvelopes;
+      return this;
+    }
+
+    /** The most payload bytes in one broker message; a larger envelope travels alone. Default: {@value #DEFAULT_BATCH_MAX_BYTES} (64 KiB). */
+    public Builder batchMaxBytes(int batchMaxBytes) {
+      if (batchMaxBytes <= 0) {
+        throw new IllegalArgumentException("batchMaxBytes: " + batchMaxBytes + " (expected: > 0)");
+      }
+      this.batchMaxBytes = batchMaxBytes;
+      return this;
+    }
+
+    /**
+     * The longest a partial batch waits for more envelopes. Only envelopes that arrive while a publish
+     * to the same destination awaits its confirm wait at all: a lone envelope is sent at once. Zero
+     * sends partial batches as soon as the publisher thread gets to them. Default: 1 ms ({@link
+     * #DEFAULT_BATCH_LINGER}).
+     */
+    public Builder batchLinger(Duration batchLinger) {
+      Objects.requireNonNull(batchLinger, "batchLinger");
+      if (batchLinger.isNegative() || batchLinger.compareTo(Duration.ofSeconds(1)) > 0) {
+        throw new IllegalArgumentException("batchLinger: " + batchLinger + " (expected: 0..PT1S)");
+      }
+      this.batchLinger = batchLinger;
+      return this;
+    }
+
+    /** The most unacknowledged broker messages (batches) delivered to one instance. Default: {@value #DEFAULT_PREFETCH}. */
+    public Builder prefetch(int prefetch) {
+      if (prefetch <= 0) {
+        throw new IllegalArgumentException("prefetch: " + prefetch + " (expected: > 0)");
+      }
+      if (prefetch > 65_535) {
+        // basic.qos carries the prefetch count as a 16-bit field.
+        throw new IllegalArgumentException("prefetch: " + prefetch + " (expected: <= 65535)");
+      }
+      this.prefetch = prefetch;
+      return this;
+    }
+
+    /**
+     * The most envelopes one instance holds accepted but unconfirmed, including those buffered while
+     * RabbitMQ is unreachable; beyond it sends fail at once with {@code UNAVAILABLE} (disconnected) or
+     * {@code OVERLOADED} (connected). Default: {@value #DEFAULT_MAX_PENDING_PUBLISHES}.
+     */
+    public Builder maxPendingPublishes(int maxPendingPublishes) {
+      if (maxPendingPublishes <= 0) {
+        throw new IllegalArgumentException("maxPendingPublishes: " + maxPendingPublishes + " (expected: > 0)");
+      }
+      this.maxPendingPublishes = maxPendingPublishes;
+      return this;
+    }
+
+    /**
+     * The longest any stage an endpoint returns stays incomplete: a publish neither confirmed nor
+     * refused by then fails with {@code UNAVAILABLE}. Default: 5 seconds ({@link #DEFAULT_PUBLISH_TIMEOUT}).
+     */
+    public Builder publishTimeout(Duration publishTimeout) {
+      this.publishTimeout = positiveMillis("publishTimeout", publishTimeout);
+      return this;
+    }
+
+    /** The type of the shared ingress queue; changing it later needs the queue deleted. Default: {@link QueueType#CLASSIC}. */
+    public Builder ingressQueueType(QueueType ingressQueueType) {
+      this.ingressQueueType = Objects.requireNonNull(ingressQueueType, "ingressQueueType");
+      return this;
+    }
+
+    /** Whether {@code forwardUpstream} publishes to the upstream exchange; otherwise it fails with UNSUPPORTED. Default: {@value #DEFAULT_UPSTREAM_ENABLED}. */
+    public Builder upstreamEnabled(boolean upstreamEnabled) {
+      this.upstreamEnabled = upstreamEnabled;
+      return this;
+    }
+
+    /** The pause between attempts to recover a lost connection. Default: 1 second ({@link #DEFAULT_RECOVERY_INTERVAL}). */
+    public Builder recoveryInterval(Duration recoveryInterval) {
+      this.recoveryInterval = positiveMillis("recoveryInterval", recoveryInterval);
+      return this;
+    }
+
+    /** The options. */
+    public RabbitBrokerOptions build() {
+      return new RabbitBrokerOptions(this);
+    }
+
+    private static Duration positiveMillis(String name, Duration value) {
+      Objects.requireNonNull(value, name);
+      if (value.toMillis() <= 0 || value.toMillis() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: 1 ms.." + Integer.MAX_VALUE + " ms)");
+      }
+      return value;
+    }
+  }
+}

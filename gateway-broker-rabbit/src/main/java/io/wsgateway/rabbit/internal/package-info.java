@@ -1,0 +1,2 @@
+/** Implementation of the RabbitMQ broker; not exported. */
+package io.wsgateway.rabbit.internal;

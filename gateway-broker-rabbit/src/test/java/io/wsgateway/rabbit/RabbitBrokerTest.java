@@ -1,0 +1,414 @@
+package io.wsgateway.rabbit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.GetResponse;
+import io.wsgateway.broker.Await;
+import io.wsgateway.broker.BrokerEndpoint;
+import io.wsgateway.broker.BrokerException;
+import io.wsgateway.broker.Envelope;
+import io.wsgateway.broker.MessageBroker;
+import io.wsgateway.broker.RecordingHandler;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** What the RabbitMQ broker does beyond the broker contract, against a real RabbitMQ. */
+class RabbitBrokerTest {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(15);
+  private static RabbitTestSupport rabbit;
+  private static final AtomicInteger ids = new AtomicInteger();
+
+  private final List<MessageBroker> brokers = new ArrayList<>();
+
+  @BeforeAll
+  static void connect() throws Exception {
+    rabbit = new RabbitTestSupport();
+  }
+
+  @AfterAll
+  static void deleteTopology() throws Exception {
+    rabbit.close();
+  }
+
+  @AfterEach
+  void closeBrokers() {
+    for (MessageBroker broker : brokers) {
+      broker.close();
+    }
+  }
+
+  /** An attached instance on its own broker (its own connection). */
+  private record Instance(String id, BrokerEndpoint endpoint, RecordingHandler handler) {}
+
+  private Instance attach(RabbitBrokerOptions options) {
+    MessageBroker broker = RabbitBroker.create(options);
+    brokers.add(broker);
+    String id = "rt-" + ids.incrementAndGet() + "-" + System.nanoTime();
+    RecordingHandler handler = new RecordingHandler();
+    BrokerEndpoint endpoint = Await.success(TIMEOUT, "attach " + id, broker.attach(id, handler));
+    return new Instance(id, endpoint, handler);
+  }
+
+  private Instance attach() {
+    return attach(rabbit.options().build());
+  }
+
+  private static Envelope envelope(String id) {
+    return Envelope.toUser(id, "u1", "sender", ("{\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8), "origin");
+  }
+
+  private static BrokerException.Reason reasonOf(Throwable t) {
+    return assertInstanceOf(BrokerException.class, t).reason();
+  }
+
+  @Nested
+  @DisplayName("batching")
+  class Batching {
+
+    @Test
+    @DisplayName("10,000 envelopes sent back to back arrive exactly once and in order, in far fewer broker messages")
+    void batchesUnderLoad() throws Exception {
+      Instance a = attach();
+      Instance b = attach();
+      // A spy queue beside b's inbox counts the broker messages a publishes to b.
+      Channel spy = rabbit.newChannel();
+      String spyQueue = spy.queueDeclare().getQueue();
+      spy.queueBind(spyQueue, rabbit.prefix + ".inbox", b.id());
+      int n = 10_000;
+      List<String> sent = new ArrayList<>(n);
+      List<CompletableFuture<Void>> stages = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        sent.add("load-" + i);
+        stages.add(a.endpoint().sendToInstance(b.id(), envelope("load-" + i)).toCompletableFuture());
+      }
+      Await.success(TIMEOUT, "10,000 confirms", CompletableFuture.allOf(stages.toArray(new CompletableFuture<?>[0])));
+      Await.until(TIMEOUT, "b to receive 10,000", () -> b.handler().count(), c -> c >= n);
+      assertEquals(sent, b.handler().ids(), "exactly once, in order");
+      int messages = spy.queueDeclarePassive(spyQueue).getMessageCount();
+      assertTrue(messages > 0 && messages < n / 4, "10,000 envelopes took " + messages + " broker messages");
+      GetResponse one = spy.basicGet(spyQueue, true);
+      assertEquals("application/vnd.wsgateway.batch", one.getProps().getContentType());
+      spy.queueDelete(spyQueue);
+      spy.close();
+    }
+
+    @Test
+    @DisplayName("a lone envelope at low load is sent at once, not after a linger")
+    void loneEnvelopeIsNotDelayed() {
+      // A linger of a second would show: the lone envelope must not wait for it.
+      Instance a = attach(rabbit.options().batchLinger(Duration.ofSeconds(1)).build());
+      Instance b = attach();
+      long start = System.nanoTime();
+      Await.success(TIMEOUT, "send", a.endpoint().sendToInstance(b.id(), envelope("lone")));
+      Await.until(TIMEOUT, "b to receive", () -> b.handler(), h -> h.received("lone"));
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      assertTrue(took.compareTo(Duration.ofMillis(900)) < 0, "a lone envelope took " + took);
+    }
+  }
+
+  @Nested
+  @DisplayName("NO_ROUTE")
+  class NoRoute {
+
+    @Test
+    @DisplayName("a send to an instance that has no inbox fails with NO_ROUTE, and a batch to a live one still arrives")
+    void noRoute() {
+      Instance a = attach();
+      Instance b = attach();
+      List<CompletableFuture<Void>> lost = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        lost.add(a.endpoint().sendToInstance("no-such-instance", envelope("lost-" + i)).toCompletableFuture());
+        a.endpoint().sendToInstance(b.id(), envelope("kept-" + i));
+      }
+      for (CompletableFuture<Void> stage : lost) {
+        Throwable failure = Await.failure(TIMEOUT, "send to nobody", stage);
+        assertEquals(BrokerException.Reason.NO_ROUTE, reasonOf(failure));
+        assertTrue(failure.getMessage().startsWith("no inbox for instance no-such-instance"), failure.getMessage());
+      }
+      Await.until(TIMEOUT, "b to receive 50", () -> b.handler().count(), c -> c >= 50);
+    }
+  }
+
+  @Nested
+  @DisplayName("ingress")
+  class Ingress {
+
+    private void publishIngress(Channel channel, String json) throws Exception {
+      channel.basicPublish(rabbit.prefix + ".ingress", "", new AMQP.BasicProperties.Builder().contentType("application/json").build(),
+          json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @DisplayName("a backend's JSON becomes an envelope for onIngress, to a user or a topic, with from and id when given")
+    void jsonBecomesEnvelope() throws Exception {
+      Instance a = attach();
+      Channel channel = rabbit.newChannel();
+      publishIngress(channel, "{\"to\":\"alice\",\"data\":{\"text\":\"hi \u00e9\"},\"from\":\"billing\",\"id\":\"ing-1\"}");
+      publishIngress(channel, "{\"topic\":\"news\",\"data\":[1,2]}");
+      List<Envelope> got = Await.until(TIMEOUT, "two ingress envelopes", () -> a.handler().ingress(), l -> l.size() >= 2);
+      Envelope user = got.get(0);
+      assertEquals("ing-1", user.id());
+      assertEquals(Envelope.Kind.USER, user.kind());
+      assertEquals("alice", user.target());
+      assertEquals("billing", user.from());
+      assertNull(user.origin());
+      assertEquals("{\"text\":\"hi \u00e9\"}", user.dataAsString());
+      Envelope topic = got.get(1);
+      assertEquals(Envelope.Kind.TOPIC, topic.kind());
+      assertEquals("news", topic.target());
+      assertNull(topic.from());
+      assertNotNull(topic.id());
+      assertEquals("[1,2]", topic.dataAsString());
+      assertEquals(0, a.handler().count(), "ingress is not delivered through onEnvelope");
+      channel.close();
+    }
+
+    @Test
+    @DisplayName("with two instances attached, each message reaches exactly one of them")
+    void competingConsumers() throws Exception {
+      Instance a = attach();
+      Instance b = attach();
+      Channel channel = rabbit.newChannel();
+      int n = 200;
+      for (int i = 0; i < n; i++) {
+        publishIngress(channel, "{\"to\":\"u\",\"id\":\"c-" + i + "\",\"data\":" + i + "}");
+      }
+      Await.until(TIMEOUT, "all ingress messages handled", () -> a.handler().ingress().size() + b.handler().ingress().size(), c -> c >= n);
+      Set<String> seen = new HashSet<>();
+      for (Envelope e : a.handler().ingress()) {
+        assertTrue(seen.add(e.id()), "duplicate " + e.id());
+      }
+      for (Envelope e : b.handler().ingress()) {
+        assertTrue(seen.add(e.id()), "delivered to both: " + e.id());
+      }
+      assertEquals(n, seen.size());
+      channel.close();
+    }
+
+    @Test
+    @DisplayName("malformed bodies are rejected without requeue and never reach the handler; good ones still do")
+    void malformedRejected() throws Exception {
+      Instance a = attach();
+      Channel channel = rabbit.newChannel();
+      for (String bad : List.of("not json", "[1]", "{\"data\":1}", "{\"to\":\"u\",\"topic\":\"t\",\"data\":1}",
+          "{\"to\":\"u\"}", "{\"to\":5,\"data\":1}")) {
+        publishIngress(channel, bad);
+      }
+      publishIngress(channel, "{\"to\":\"u\",\"id\":\"good\",\"data\":true}");
+      List<Envelope> got = Await.until(TIMEOUT, "the good message", () -> a.handler().ingress(), l -> !l.isEmpty());
+      assertEquals("good", got.get(0).id());
+      Await.until(TIMEOUT, "the ingress queue to be empty (rejected, not requeued)",
+          () -> messageCount(channel, rabbit.prefix + ".ingress"), c -> c == 0);
+      assertEquals(1, a.handler().ingress().size());
+      channel.close();
+    }
+
+    private long messageCount(Channel channel, String queue) {
+      try {
+        return channel.queueDeclarePassive(queue).getMessageCount();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  @Nested
+  @DisplayName("upstream")
+  class Upstream {
+
+    @Test
+    @DisplayName("a forwarded frame reaches a queue bound with its type, with user, connection and instance headers")
+    void forwardsWithHeaders() throws Exception {
+      Instance a = attach(rabbit.options().upstreamEnabled(true).build());
+      Channel channel = rabbit.newChannel();
+      String queue = channel.queueDeclare().getQueue();
+      channel.queueBind(queue, rabbit.prefix + ".upstream", "chat.typing");
+      byte[] frame = "{\"type\":\"chat.typing\",\"room\":\"r1\"}".getBytes(StandardCharsets.UTF_8);
+
+      Await.success(TIMEOUT, "forward", a.endpoint().forwardUpstream("chat.typing", frame,
+          Map.of("user_id", "alice", "connection_id", "c-42")));
+
+      GetResponse got = Await.until(TIMEOUT, "the frame in the backend's queue", () -> get(channel, queue), r -> r != null);
+      assertArrayEquals(frame, got.getBody());
+      Map<String, Object> headers = got.getProps().getHeaders();
+      assertEquals("alice", String.valueOf(headers.get("user_id")));
+      assertEquals("c-42", String.valueOf(headers.get("connection_id")));
+      assertEquals(a.id(), String.valueOf(headers.get("instance_id")));
+      assertEquals("chat.typing", got.getEnvelope().getRoutingKey());
+      channel.queueDelete(queue);
+      channel.close();
+    }
+
+    @Test
+    @DisplayName("a frame type no backend binds fails with NO_ROUTE")
+    void unboundTypeFails() {
+      Instance a = attach(rabbit.options().upstreamEnabled(true).build());
+      Throwable failure = Await.failure(TIMEOUT, "forward", a.endpoint().forwardUpstream("nobody.listens",
+          "{}".getBytes(StandardCharsets.UTF_8), Map.of("user_id", "u")));
+      assertEquals(BrokerException.Reason.NO_ROUTE, reasonOf(failure));
+    }
+
+    @Test
+    @DisplayName("when not enabled, forwarding fails with UNSUPPORTED")
+    void disabled() {
+      Instance a = attach();
+      Throwable failure = Await.failure(TIMEOUT, "forward", a.endpoint().forwardUpstream("x",
+          "{}".getBytes(StandardCharsets.UTF_8), Map.of()));
+      assertEquals(BrokerException.Reason.UNSUPPORTED, reasonOf(failure));
+    }
+
+    private GetResponse get(Channel channel, String queue) {
+      try {
+        return channel.basicGet(queue, true);
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  @Nested
+  @DisplayName("connection loss and recovery")
+  class Recovery {
+
+    /**
+     * Sends {@code count} envelopes from {@code from} to {@code to}, waits for every stage to settle,
+     * and returns the ids whose stage succeeded; failures must be BrokerExceptions.
+     */
+    private List<String> sendAndSettle(Instance from, Instance to, String prefix, int count) {
+      List<String> sentIds = new ArrayList<>();
+      List<CompletableFuture<Void>> stages = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        sentIds.add(prefix + i);
+        stages.add(from.endpoint().sendToInstance(to.id(), envelope(prefix + i)).toCompletableFuture());
+      }
+      List<String> succeeded = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        CompletableFuture<Void> stage = stages.get(i);
+        Await.until(TIMEOUT, "stage " + sentIds.get(i) + " to settle (never left hanging)", stage::isDone, d -> d);
+        try {
+          stage.get();
+          succeeded.add(sentIds.get(i));
+        } catch (ExecutionException e) {
+          assertInstanceOf(BrokerException.class, e.getCause(), "failure of " + sentIds.get(i));
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      return succeeded;
+    }
+
+    private void awaitDelivered(Instance to, List<String> ids) {
+      Await.until(TIMEOUT, to.id() + " to receive every confirmed envelope", () -> {
+        Set<String> missing = new HashSet<>(ids);
+        missing.removeAll(to.handler().ids());
+        return missing;
+      }, Set::isEmpty);
+    }
+
+    private void assertNoDuplicates(Instance to) {
+      List<String> received = to.handler().ids();
+      assertEquals(received.size(), new HashSet<>(received).size(), "duplicates in " + to.handler());
+    }
+
+    @Test
+    @DisplayName("when the sender's connection is closed by the server, it recovers; every envelope is delivered or its stage failed")
+    void senderConnectionDropped() throws Exception {
+      Instance a = attach();
+      Instance b = attach();
+      awaitDelivered(b, sendAndSettle(a, b, "before-", 200));
+
+      CompletableFuture<Integer> dropped = CompletableFuture.supplyAsync(() -> {
+        try {
+          return RabbitTestSupport.closeConnection("wsgateway-" + a.id());
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      // Keep sending while the connection goes down and comes back.
+      List<String> during = new ArrayList<>();
+      int round = 0;
+      while (!dropped.isDone()) {
+        during.addAll(sendAndSettle(a, b, "during-" + (round++) + "-", 20));
+      }
+      assertEquals(1, dropped.get(), "connections named wsgateway-" + a.id() + " closed");
+      during.addAll(sendAndSettle(a, b, "outage-", 200));
+      awaitDelivered(b, during);
+
+      // After recovery, publishing works again: wait for one confirmed send, then all must succeed.
+      Await.until(TIMEOUT, "a send to succeed after recovery",
+          () -> sendAndSettle(a, b, "probe-" + System.nanoTime() + "-", 1), l -> l.size() == 1);
+      List<String> after = sendAndSettle(a, b, "after-", 500);
+      assertEquals(500, after.size(), "every send after recovery succeeds");
+      awaitDelivered(b, after);
+      assertNoDuplicates(b);
+    }
+
+    @Test
+    @DisplayName("when the receiver's connection is closed by the server, its inbox survives and it receives what was sent meanwhile")
+    void receiverConnectionDropped() throws Exception {
+      Instance a = attach();
+      Instance b = attach();
+      awaitDelivered(b, sendAndSettle(a, b, "before-", 100));
+      assertEquals(1, RabbitTestSupport.closeConnection("wsgateway-" + b.id()));
+      List<String> meanwhile = sendAndSettle(a, b, "meanwhile-", 500);
+      assertEquals(500, meanwhile.size(), "the inbox outlives a brief disconnect, so every send is confirmed");
+      awaitDelivered(b, meanwhile);
+      List<String> after = sendAndSettle(a, b, "after-", 100);
+      awaitDelivered(b, after);
+      assertNoDuplicates(b);
+    }
+
+    @Test
+    @DisplayName("publishes buffered during an outage beyond maxPendingPublishes fail at once with UNAVAILABLE")
+    void outageBufferIsBounded() throws Exception {
+      Instance a = attach(rabbit.options().maxPendingPublishes(50).recoveryInterval(Duration.ofSeconds(3)).build());
+      Instance b = attach();
+      assertEquals(1, RabbitTestSupport.closeConnection("wsgateway-" + a.id()));
+      // The first send after the drop may still find the connection up; wait until sends are buffered.
+      List<CompletableFuture<Void>> stages = new ArrayList<>();
+      List<String> probeIds = new ArrayList<>();
+      Await.until(TIMEOUT, "a send to be refused as UNAVAILABLE with the buffer full", () -> {
+        String id = "o-" + stages.size();
+        CompletableFuture<Void> stage = a.endpoint().sendToInstance(b.id(), envelope(id)).toCompletableFuture();
+        stages.add(stage);
+        probeIds.add(id);
+        return stage.isCompletedExceptionally()
+            && reasonOf(Await.failure(TIMEOUT, "send", stage)) == BrokerException.Reason.UNAVAILABLE;
+      }, refused -> refused);
+      // The buffered ones go out after recovery (or fail); none is left hanging, and each confirmed one arrives.
+      List<String> confirmed = new ArrayList<>();
+      for (CompletableFuture<Void> stage : stages) {
+        Await.until(TIMEOUT, "every buffered stage to settle", stage::isDone, d -> d);
+      }
+      for (int i = 0; i < stages.size(); i++) {
+        if (!stages.get(i).isCompletedExceptionally()) {
+          confirmed.add(probeIds.get(i));
+        }
+      }
+      assertTrue(stages.size() > 50, "at least the buffer's worth was accepted before refusals: " + stages.size());
+      awaitDelivered(b, confirmed);
+    }
+  }
+}
