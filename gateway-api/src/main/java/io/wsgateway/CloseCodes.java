@@ -34,6 +34,8 @@ public final class CloseCodes {
   public static final String REASON_TOKEN_EXPIRED = "token expired";
   /** Reason sent with {@link #GOING_AWAY} on shutdown. */
   public static final String REASON_SHUTDOWN = "server shutting down";
+  /** Reason sent with {@link #GOING_AWAY} at a drain's deadline. */
+  public static final String REASON_DRAINING = "draining";
   /** Reason sent with {@link #UNSUPPORTED_DATA}. */
   public static final String REASON_BINARY_UNSUPPORTED = "binary frames are not accepted";
   /** Reason sent with {@link #MESSAGE_TOO_BIG}. */

@@ -46,11 +46,30 @@ public interface Gateway extends AutoCloseable {
    */
   CompletionStage<Void> publish(String topic, String data);
 
+  /** The port of the admin listener, or -1 when the gateway has none. Valid after {@link #start()}. */
+  default int adminPort() {
+    return -1;
+  }
+
   /** A snapshot of the connections held by this instance. */
   Collection<Connection> connections();
 
   /** The number of connections held by this instance. */
   int connectionCount();
+
+  /** The instance's lifecycle state. */
+  GatewayState state();
+
+  /**
+   * Drains the instance: refuses new handshakes (503 with {@code Retry-After}) and readiness, marks
+   * the instance draining in the registry, tells each client to reconnect at a moment spread
+   * uniformly over the window, keeps delivering to clients still connected, and closes the rest with
+   * {@link CloseCodes#GOING_AWAY} at the deadline. Idempotent: a second call returns the same stage.
+   *
+   * @return completes with the report when the last connection is gone ({@link GatewayState#DRAINED})
+   * @throws IllegalStateException if the gateway is not running or draining
+   */
+  CompletionStage<DrainReport> drain(DrainOptions options);
 
   /** Stops accepting, closes every connection with {@link CloseCodes#GOING_AWAY}, detaches. Idempotent. */
   @Override

@@ -24,4 +24,7 @@ public interface GatewayListener {
 
   /** A frame of {@code type} was written to the client. */
   default void onMessageOut(Connection connection, String type) {}
+
+  /** The gateway moved from one lifecycle state to another. Called on the thread that caused it. */
+  default void onStateChanged(GatewayState from, GatewayState to) {}
 }

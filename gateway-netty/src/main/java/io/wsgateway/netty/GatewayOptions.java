@@ -54,6 +54,10 @@ public final class GatewayOptions {
   public static final boolean DEFAULT_NATIVE_TRANSPORT = true;
   /** Default I/O threads: 0, meaning one per available processor. */
   public static final int DEFAULT_IO_THREADS = 0;
+  /** Default admin port: -1, no admin listener (health and readiness are still served on the main port). */
+  public static final int DEFAULT_ADMIN_PORT = -1;
+  /** Default admin bind address: loopback only, since the admin listener can drain the instance. */
+  public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
   /** Default: client frames of unreserved types are not forwarded upstream through the broker. */
   public static final boolean DEFAULT_FORWARD_UPSTREAM = false;
 
@@ -81,6 +85,8 @@ public final class GatewayOptions {
   private final boolean nativeTransport;
   private final int ioThreads;
   private final boolean forwardUpstream;
+  private final int adminPort;
+  private final String adminHost;
   private final Path tlsCertificateChain;
   private final Path tlsPrivateKey;
 
@@ -109,6 +115,8 @@ public final class GatewayOptions {
     this.nativeTransport = b.nativeTransport;
     this.ioThreads = b.ioThreads;
     this.forwardUpstream = b.forwardUpstream;
+    this.adminPort = b.adminPort;
+    this.adminHost = b.adminHost;
     this.tlsCertificateChain = b.tlsCertificateChain;
     this.tlsPrivateKey = b.tlsPrivateKey;
   }
@@ -226,6 +234,15 @@ public final class GatewayOptions {
     return forwardUpstream;
   }
 
+  /** Port of the admin listener ({@code /health}, {@code /ready}, {@code /admin/state}, {@code POST /admin/drain}), or -1 for none. */
+  public int adminPort() {
+    return adminPort;
+  }
+
+  public String adminHost() {
+    return adminHost;
+  }
+
   /** PEM certificate chain for TLS, or {@code null} for plain WebSocket. */
   public Path tlsCertificateChain() {
     return tlsCertificateChain;
@@ -248,7 +265,8 @@ public final class GatewayOptions {
         + clientMessagesPerSecond + ", maxSubscriptionsPerConnection=" + maxSubscriptionsPerConnection
         + ", compression=" + compression + ", compressionLevel=" + compressionLevel
         + ", acceptBinary=" + acceptBinary + ", nativeTransport=" + nativeTransport + ", ioThreads=" + ioThreads
-        + ", forwardUpstream=" + forwardUpstream + ", tlsCertificateChain=" + tlsCertificateChain
+        + ", forwardUpstream=" + forwardUpstream + ", adminHost=" + adminHost + ", adminPort=" + adminPort
+        + ", tlsCertificateChain=" + tlsCertificateChain
         + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>") + "}";
   }
 
@@ -278,6 +296,8 @@ public final class GatewayOptions {
     private boolean nativeTransport = DEFAULT_NATIVE_TRANSPORT;
     private int ioThreads = DEFAULT_IO_THREADS;
     private boolean forwardUpstream = DEFAULT_FORWARD_UPSTREAM;
+    private int adminPort = DEFAULT_ADMIN_PORT;
+    private String adminHost = DEFAULT_ADMIN_HOST;
     private Path tlsCertificateChain;
     private Path tlsPrivateKey;
 
@@ -308,6 +328,8 @@ public final class GatewayOptions {
       nativeTransport = o.nativeTransport;
       ioThreads = o.ioThreads;
       forwardUpstream = o.forwardUpstream;
+      adminPort = o.adminPort;
+      adminHost = o.adminHost;
       tlsCertificateChain = o.tlsCertificateChain;
       tlsPrivateKey = o.tlsPrivateKey;
     }
@@ -478,6 +500,24 @@ public final class GatewayOptions {
      */
     public Builder forwardUpstream(boolean forwardUpstream) {
       this.forwardUpstream = forwardUpstream;
+      return this;
+    }
+
+    /**
+     * Serves an admin listener on {@code port} (0 picks a free one): health, readiness, state, and
+     * {@code POST /admin/drain}. Default {@value GatewayOptions#DEFAULT_ADMIN_PORT}: none.
+     */
+    public Builder adminPort(int port) {
+      if (port < -1 || port > 65535) {
+        throw new IllegalArgumentException("adminPort: " + port + " (expected: -1..65535)");
+      }
+      this.adminPort = port;
+      return this;
+    }
+
+    /** Admin bind address. Default {@value GatewayOptions#DEFAULT_ADMIN_HOST}. */
+    public Builder adminHost(String host) {
+      this.adminHost = Objects.requireNonNull(host, "adminHost");
       return this;
     }
 

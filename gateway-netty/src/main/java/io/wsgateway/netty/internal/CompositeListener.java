@@ -2,6 +2,7 @@ package io.wsgateway.netty.internal;
 
 import io.wsgateway.Connection;
 import io.wsgateway.GatewayListener;
+import io.wsgateway.GatewayState;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,17 @@ final class CompositeListener implements GatewayListener {
         l.onMessageIn(connection, type);
       } catch (RuntimeException e) {
         log.warn("listener {} failed in onMessageIn", l, e);
+      }
+    }
+  }
+
+  @Override
+  public void onStateChanged(GatewayState from, GatewayState to) {
+    for (GatewayListener l : listeners) {
+      try {
+        l.onStateChanged(from, to);
+      } catch (RuntimeException e) {
+        log.warn("listener {} failed in onStateChanged", l, e);
       }
     }
   }

@@ -173,6 +173,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     onEventLoop(() -> closeWith(code, reason, false));
   }
 
+  /** Tells the client to reconnect elsewhere after {@code delayMs}; the connection stays open. */
+  void sendReconnectHint(long delayMs) {
+    writeText(Protocol.reconnect(delayMs, CloseCodes.REASON_DRAINING), "reconnect");
+  }
+
   // ---- delivery ----
 
   /**
@@ -196,6 +201,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       return;
     }
     channel.write(new TextWebSocketFrame(Protocol.message(ctx.alloc(), prefix, n)), channel.voidPromise());
+    gateway.countDelivered();
     gateway.listener().onMessageOut(this, "message");
     scheduleFlush();
   }

@@ -19,6 +19,9 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.wsgateway.CloseCodes;
 import io.wsgateway.Connection;
+import io.wsgateway.DrainOptions;
+import io.wsgateway.DrainReport;
+import io.wsgateway.GatewayState;
 import io.wsgateway.ErrorCodes;
 import io.wsgateway.Gateway;
 import io.wsgateway.GatewayException;
@@ -50,6 +53,10 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.Objects;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,8 +69,6 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   private static final Logger log = LoggerFactory.getLogger(GatewayImpl.class);
   private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
   private static final long ATTACH_TIMEOUT_SECONDS = 30;
-
-  enum State { NEW, RUNNING, CLOSED }
 
   private final GatewayOptions options;
   private final String instanceId;
@@ -88,11 +93,17 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   private final WebSocketServerHandshakerFactory handshakerFactory;
 
-  private volatile State state = State.NEW;
+  private volatile GatewayState state = GatewayState.NEW;
+  private CompletableFuture<DrainReport> drained;
+  /** Message frames written to clients, for drain reports. */
+  private final LongAdder delivered = new LongAdder();
   private volatile BrokerEndpoint endpoint;
+  private volatile Drain activeDrain;
   private EventLoopGroup group;
   private Channel serverChannel;
   private int boundPort = -1;
+  private Channel adminChannel;
+  private int adminPort = -1;
 
   /** Local subscribers of one topic, and the broker binding they wait on. */
   private static final class TopicState {
@@ -129,7 +140,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   @Override
   public synchronized void start() {
-    if (state != State.NEW) {
+    if (state != GatewayState.NEW) {
       throw new IllegalStateException("gateway " + instanceId + " already started");
     }
     try {
@@ -149,10 +160,16 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
               new WriteBufferWaterMark(options.writeBufferLowWaterMark(), options.writeBufferHighWaterMark()))
-          .childHandler(new ServerInitializer(this, ssl));
+          .childHandler(new ServerInitializer(this, ssl, false));
       serverChannel = bootstrap.bind(options.host(), options.port()).sync().channel();
       boundPort = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-      state = State.RUNNING;
+      if (options.adminPort() >= 0) {
+        adminChannel = bootstrap.clone().childHandler(new ServerInitializer(this, null, true))
+            .bind(options.adminHost(), options.adminPort()).sync().channel();
+        adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
+        log.info("gateway {} admin listener on {}:{}", instanceId, options.adminHost(), adminPort);
+      }
+      moveTo(GatewayState.RUNNING);
       log.info("gateway {} listening on {}:{}{} ({}, {})", instanceId, options.host(), boundPort, options.path(),
           epoll ? "epoll" : "nio", ssl == null ? "plain" : "tls");
     } catch (InterruptedException e) {
@@ -165,16 +182,40 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
   }
 
+  private void moveTo(GatewayState next) {
+    GatewayState previous;
+    synchronized (this) {
+      previous = state;
+      state = next;
+    }
+    if (previous != next) {
+      log.info("gateway {}: {} -> {}", instanceId, previous, next);
+      listener.onStateChanged(previous, next);
+    }
+  }
+
+  @Override
+  public GatewayState state() {
+    return state;
+  }
+
   @Override
   public void close() {
     synchronized (this) {
-      if (state == State.CLOSED) {
+      if (state == GatewayState.STOPPED) {
         return;
       }
-      state = State.CLOSED;
+    }
+    moveTo(GatewayState.STOPPED);
+    CompletableFuture<DrainReport> d = drained;
+    if (d != null && !d.isDone()) {
+      d.completeExceptionally(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed during drain"));
     }
     if (serverChannel != null) {
       serverChannel.close().syncUninterruptibly();
+    }
+    if (adminChannel != null) {
+      adminChannel.close().syncUninterruptibly();
     }
     for (ConnectionHandler c : connections.values()) {
       c.close(CloseCodes.GOING_AWAY, CloseCodes.REASON_SHUTDOWN);
@@ -184,7 +225,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   }
 
   private void shutdownQuietly() {
-    state = State.CLOSED;
+    state = GatewayState.STOPPED;
     if (group != null) {
       // The quiet period lets the close frames written above leave before the loops stop.
       group.shutdownGracefully(100, 5_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
@@ -212,11 +253,105 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   }
 
   boolean isAccepting() {
-    return state == State.RUNNING;
+    return state == GatewayState.RUNNING;
   }
 
   boolean isReady() {
-    return state == State.RUNNING;
+    return state == GatewayState.RUNNING;
+  }
+
+  void countDelivered() {
+    delivered.increment();
+  }
+
+  // ---- drain ----
+
+  @Override
+  public CompletionStage<DrainReport> drain(DrainOptions drainOptions) {
+    Objects.requireNonNull(drainOptions, "drainOptions");
+    synchronized (this) {
+      if (drained != null) {
+        return drained;
+      }
+      if (state != GatewayState.RUNNING) {
+        throw new IllegalStateException("gateway " + instanceId + " cannot drain in state " + state);
+      }
+      drained = new CompletableFuture<>();
+    }
+    moveTo(GatewayState.DRAINING);
+    registry.setInstanceStatus(instanceId, InstanceStatus.DRAINING).exceptionally(e -> {
+      log.warn("registry could not mark {} draining: {}", instanceId, e.toString());
+      return null;
+    });
+    new Drain(drainOptions).start();
+    return drained;
+  }
+
+  /** One drain: hints spread over the window, a deadline, and the report. */
+  private final class Drain {
+    private final DrainOptions drainOptions;
+    private final long startNanos = System.nanoTime();
+    private final long deliveredAtStart = delivered.sum();
+    private final AtomicInteger leftAfterHint = new AtomicInteger();
+    private final AtomicInteger closedAtDeadline = new AtomicInteger();
+    private final Set<ConnectionHandler> hinted = ConcurrentHashMap.newKeySet();
+    private int atStart;
+
+    Drain(DrainOptions drainOptions) {
+      this.drainOptions = drainOptions;
+    }
+
+    void start() {
+      List<ConnectionHandler> snapshot = List.copyOf(connections.values());
+      atStart = snapshot.size();
+      activeDrain = this;
+      long spread = drainOptions.reconnectSpread().toNanos();
+      long maxDelayMs = drainOptions.maxClientDelay().toMillis();
+      ThreadLocalRandom random = ThreadLocalRandom.current();
+      for (ConnectionHandler c : snapshot) {
+        long at = spread == 0 ? 0 : random.nextLong(spread);
+        long delayMs = maxDelayMs == 0 ? 0 : random.nextLong(maxDelayMs + 1);
+        c.channel().eventLoop().schedule(() -> {
+          hinted.add(c);
+          c.sendReconnectHint(delayMs);
+        }, at, TimeUnit.NANOSECONDS);
+      }
+      group.schedule(this::deadline, drainOptions.deadline().toNanos(), TimeUnit.NANOSECONDS);
+      checkDone();
+    }
+
+    void onDisconnected(ConnectionHandler c) {
+      if (hinted.contains(c)) {
+        leftAfterHint.incrementAndGet();
+      }
+      checkDone();
+    }
+
+    private void deadline() {
+      for (ConnectionHandler c : connections.values()) {
+        closedAtDeadline.incrementAndGet();
+        hinted.remove(c);
+        c.close(CloseCodes.GOING_AWAY, CloseCodes.REASON_DRAINING);
+      }
+      checkDone();
+    }
+
+    private void checkDone() {
+      if (connections.isEmpty() && !drained.isDone()) {
+        DrainReport report = new DrainReport(atStart, leftAfterHint.get(), closedAtDeadline.get(),
+            delivered.sum() - deliveredAtStart, Duration.ofNanos(System.nanoTime() - startNanos));
+        if (drained.complete(report)) {
+          activeDrain = null;
+          synchronized (GatewayImpl.this) {
+            if (state != GatewayState.DRAINING) {
+              return;
+            }
+          }
+          moveTo(GatewayState.DRAINED);
+          log.info("gateway {} drained: {}", instanceId, report);
+        }
+      }
+    }
   }
 
   // ---- accessors for handlers ----
@@ -300,6 +435,11 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   }
 
   @Override
+  public int adminPort() {
+    return adminPort;
+  }
+
+  @Override
   public Collection<Connection> connections() {
     return List.copyOf(connections.values());
   }
@@ -365,6 +505,10 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return null;
     });
     listener.onDisconnected(c, code, reason);
+    Drain d = activeDrain;
+    if (d != null) {
+      d.onDisconnected(c);
+    }
   }
 
   @Override
@@ -383,7 +527,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * instances, and the broker carries one envelope to each.
    */
   CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data) {
-    if (state == State.CLOSED) {
+    if (state == GatewayState.STOPPED) {
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
     byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
@@ -430,7 +574,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   }
 
   CompletionStage<Void> publish(String topic, String fromUser, byte[] data) {
-    if (state == State.CLOSED) {
+    if (state == GatewayState.STOPPED) {
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
     Envelope envelope = Envelope.toTopic(Ids.random(), topic, fromUser, data, instanceId);

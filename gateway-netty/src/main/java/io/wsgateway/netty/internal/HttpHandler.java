@@ -42,12 +42,18 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   /** Seconds a refused client is asked to wait before retrying. */
   private static final String RETRY_AFTER_SECONDS = "5";
 
+  static final String ADMIN_STATE_PATH = "/admin/state";
+  static final String ADMIN_DRAIN_PATH = "/admin/drain";
+
   private final GatewayImpl gateway;
+  /** Whether this is the admin listener: no WebSocket, no host routes, but the admin endpoints. */
+  private final boolean admin;
   private ScheduledFuture<?> handshakeTimeout;
   private boolean upgrading;
 
-  HttpHandler(GatewayImpl gateway) {
+  HttpHandler(GatewayImpl gateway, boolean admin) {
     this.gateway = gateway;
+    this.admin = admin;
   }
 
   @Override
@@ -82,21 +88,41 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     QueryStringDecoder query = new QueryStringDecoder(req.uri());
     String path = query.path();
-    if (path.equals(gateway.options().path())) {
+    if (!admin && path.equals(gateway.options().path())) {
       handshake(ctx, req, query);
+    } else if (admin && path.equals(ADMIN_STATE_PATH)) {
+      respond(ctx, req, HttpReply.json(200, stateJson()));
+    } else if (admin && path.equals(ADMIN_DRAIN_PATH)) {
+      if (!HttpMethod.POST.equals(req.method())) {
+        reject(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "use POST to drain");
+        return;
+      }
+      try {
+        gateway.drain(io.wsgateway.DrainOptions.defaults());
+        respond(ctx, req, HttpReply.json(202, stateJson()));
+      } catch (IllegalStateException e) {
+        reject(ctx, req, HttpResponseStatus.CONFLICT, "invalid_state", e.getMessage());
+      }
     } else if (path.equals(HEALTH_PATH)) {
       respond(ctx, req, HttpReply.json(200, "{\"status\":\"up\"}"));
     } else if (path.equals(READY_PATH)) {
       respond(ctx, req, gateway.isReady() ? HttpReply.json(200, "{\"status\":\"ready\"}")
           : HttpReply.json(503, "{\"status\":\"not_ready\"}").withHeader("Retry-After", RETRY_AFTER_SECONDS));
     } else {
-      HttpRoute route = gateway.route(path);
+      HttpRoute route = admin ? null : gateway.route(path);
       if (route == null) {
         reject(ctx, req, HttpResponseStatus.NOT_FOUND, "not_found", "no such path: " + path);
       } else {
         serveRoute(ctx, req, query, route);
       }
     }
+  }
+
+  private String stateJson() {
+    StringBuilder b = new StringBuilder(96).append("{\"instance\":");
+    Protocol.appendString(b, gateway.instanceId());
+    return b.append(",\"state\":\"").append(gateway.state().name().toLowerCase(java.util.Locale.ROOT))
+        .append("\",\"connections\":").append(gateway.connectionCount()).append('}').toString();
   }
 
   private void serveRoute(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder query, HttpRoute route) {

@@ -176,6 +176,13 @@ final class Protocol {
     return b.append('}').toString();
   }
 
+  static String reconnect(long delayMs, String reason) {
+    StringBuilder b = new StringBuilder(64).append("{\"type\":\"reconnect\",\"delay_ms\":").append(delayMs)
+        .append(",\"reason\":");
+    appendString(b, reason);
+    return b.append('}').toString();
+  }
+
   static String ack(String id) {
     StringBuilder b = new StringBuilder(32).append("{\"type\":\"ack\",\"id\":");
     appendString(b, id);

@@ -16,10 +16,12 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
 
   private final GatewayImpl gateway;
   private final SslContext ssl;
+  private final boolean admin;
 
-  ServerInitializer(GatewayImpl gateway, SslContext ssl) {
+  ServerInitializer(GatewayImpl gateway, SslContext ssl, boolean admin) {
     this.gateway = gateway;
     this.ssl = ssl;
+    this.admin = admin;
   }
 
   @Override
@@ -30,10 +32,10 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     }
     p.addLast("http", new HttpServerCodec());
     p.addLast("http-aggregator", new HttpObjectAggregator(MAX_HTTP_CONTENT));
-    if (gateway.options().compression()) {
+    if (!admin && gateway.options().compression()) {
       p.addLast("ws-extensions", new WebSocketServerExtensionHandler(
           NoContextDeflate.handshaker(gateway.options().compressionLevel(), gateway.options().maxMessageSize())));
     }
-    p.addLast("http-handler", new HttpHandler(gateway));
+    p.addLast("http-handler", new HttpHandler(gateway, admin));
   }
 }
