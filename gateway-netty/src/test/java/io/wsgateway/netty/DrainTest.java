@@ -101,7 +101,9 @@ class DrainTest {
       g.close();
     }
     assertEquals(GatewayState.STOPPED, g.state());
-    assertThrows(IllegalStateException.class, () -> g.drain(DrainOptions.defaults()));
+    Gateway neverStarted = NettyGateway.builder()
+        .authenticator(JwtAuthenticator.builder().hmacSecret(SECRET).build()).build();
+    assertThrows(IllegalStateException.class, () -> neverStarted.drain(DrainOptions.defaults()));
   }
 
   @Test
