@@ -243,7 +243,7 @@ public final class ExampleGateway {
                java -jar gateway-example.jar token <user>    print a token signed with GATEWAY_JWT_SECRET
 
         Options (each sets the environment variable beside it, and wins over it):""");
-    ExampleConfig.FLAGS.forEach((flag, variable) -> out.printf("  %-16s %s%n", flag + " <v>", variable));
+    ExampleConfig.FLAGS.forEach((flag, variable) -> out.printf("  %-19s %s%n", flag + " <v>", variable));
     out.println("""
 
         With neither GATEWAY_JWT_SECRET nor GATEWAY_JWKS the gateway runs in DEV MODE: a random secret,
