@@ -1,0 +1,163 @@
+package io.wsgateway.examples;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The example gateway's configuration, read from environment variables (or flags mirroring them).
+ * Immutable; every value is validated when parsed. A blank variable counts as unset, so {@code -e
+ * GATEWAY_JWT_SECRET=} in a container does not mean an empty secret.
+ */
+final class ExampleConfig {
+
+  static final String PORT = "GATEWAY_PORT";
+  static final String HOST = "GATEWAY_HOST";
+  static final String PATH = "GATEWAY_PATH";
+  static final String JWT_SECRET = "GATEWAY_JWT_SECRET";
+  static final String JWKS = "GATEWAY_JWKS";
+  static final String INSTANCE_ID = "GATEWAY_INSTANCE_ID";
+  static final String REDIS_URI = "GATEWAY_REDIS_URI";
+  static final String RABBIT_URI = "GATEWAY_RABBIT_URI";
+  static final String ADMIN_PORT = "GATEWAY_ADMIN_PORT";
+
+  static final int DEFAULT_PORT = 8080;
+  static final String DEFAULT_HOST = "0.0.0.0";
+  static final String DEFAULT_PATH = "/ws";
+  /** RFC 7518 requires an HS256 key of at least 256 bits. */
+  static final int MIN_SECRET_BYTES = 32;
+
+  /** Command-line flags and the variables they set; a flag wins over the variable. In usage order. */
+  static final Map<String, String> FLAGS;
+
+  static {
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("--port", PORT);
+    flags.put("--host", HOST);
+    flags.put("--path", PATH);
+    flags.put("--jwt-secret", JWT_SECRET);
+    flags.put("--jwks", JWKS);
+    flags.put("--instance-id", INSTANCE_ID);
+    flags.put("--redis-uri", REDIS_URI);
+    flags.put("--rabbit-uri", RABBIT_URI);
+    flags.put("--admin-port", ADMIN_PORT);
+    FLAGS = java.util.Collections.unmodifiableMap(flags);
+  }
+
+  /** Paths the example serves itself; the WebSocket path must not take one of them. */
+  static final String PAGE_PATH = "/";
+  static final String PAGE_ALIAS_PATH = "/index.html";
+  static final String DEV_TOKEN_PATH = "/dev/token";
+
+  final String host;
+  final int port;
+  final String path;
+  /** HS256 secret, or {@code null}. */
+  final byte[] jwtSecret;
+  /** JWK set file path or http(s) URL, or {@code null}. */
+  final String jwks;
+  /** Instance id, or {@code null} to let the gateway generate one. */
+  final String instanceId;
+  final String redisUri;
+  final String rabbitUri;
+  /** Reserved for the admin endpoints; parsed and kept, not served yet. {@code null} when unset. */
+  final Integer adminPort;
+
+  private ExampleConfig(Map<String, String> env) {
+    this.host = value(env, HOST, DEFAULT_HOST);
+    this.port = port(env, PORT, DEFAULT_PORT);
+    this.path = path(value(env, PATH, DEFAULT_PATH));
+    String secret = value(env, JWT_SECRET, null);
+    if (secret != null) {
+      byte[] bytes = secret.getBytes(StandardCharsets.UTF_8);
+      if (bytes.length < MIN_SECRET_BYTES) {
+        throw new IllegalArgumentException(
+            JWT_SECRET + ": " + bytes.length + " bytes (expected: >= " + MIN_SECRET_BYTES + " bytes of UTF-8)");
+      }
+      this.jwtSecret = bytes;
+    } else {
+      this.jwtSecret = null;
+    }
+    this.jwks = value(env, JWKS, null);
+    this.instanceId = value(env, INSTANCE_ID, null);
+    this.redisUri = value(env, REDIS_URI, null);
+    this.rabbitUri = value(env, RABBIT_URI, null);
+    this.adminPort = env.containsKey(ADMIN_PORT) && !env.get(ADMIN_PORT).isBlank() ? port(env, ADMIN_PORT, 0) : null;
+  }
+
+  /**
+   * Parses the configuration.
+   *
+   * @throws IllegalArgumentException naming the variable, the bad value (never a secret) and what was expected
+   */
+  static ExampleConfig from(Map<String, String> env) {
+    return new ExampleConfig(Objects.requireNonNull(env, "env"));
+  }
+
+  /** Dev mode: no key source configured, so the example makes up a secret and hands out tokens. */
+  boolean devMode() {
+    return jwtSecret == null && jwks == null;
+  }
+
+  /** Whether {@link #jwks} is a URL rather than a file path. */
+  boolean jwksIsUrl() {
+    String lower = jwks == null ? "" : jwks.toLowerCase(Locale.ROOT);
+    return lower.startsWith("http://") || lower.startsWith("https://");
+  }
+
+  URI jwksUri() {
+    return URI.create(jwks);
+  }
+
+  private static String value(Map<String, String> env, String name, String fallback) {
+    String v = env.get(name);
+    return v == null || v.isBlank() ? fallback : v.strip();
+  }
+
+  private static int port(Map<String, String> env, String name, int fallback) {
+    String v = value(env, name, null);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      int p = Integer.parseInt(v);
+      if (p >= 0 && p <= 65535) {
+        return p;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(name + ": " + v + " (expected: 0..65535)");
+  }
+
+  private static String path(String p) {
+    if (!p.startsWith("/")) {
+      throw new IllegalArgumentException(PATH + ": " + p + " (expected: starts with /)");
+    }
+    if (p.equals(PAGE_PATH) || p.equals(PAGE_ALIAS_PATH) || p.equals(DEV_TOKEN_PATH)) {
+      throw new IllegalArgumentException(PATH + ": " + p + " (expected: not " + PAGE_PATH + ", " + PAGE_ALIAS_PATH
+          + " or " + DEV_TOKEN_PATH + ", which the example serves)");
+    }
+    return p;
+  }
+
+  /** Every setting, secrets masked, for the startup log. */
+  @Override
+  public String toString() {
+    return "ExampleConfig{host=" + host + ", port=" + port + ", path=" + path
+        + ", jwtSecret=" + (jwtSecret == null ? null : "<set>") + ", jwks=" + jwks + ", instanceId=" + instanceId
+        + ", redisUri=" + mask(redisUri) + ", rabbitUri=" + mask(rabbitUri) + ", adminPort=" + adminPort
+        + ", devMode=" + devMode() + "}";
+  }
+
+  /** Hides the password of a {@code scheme://user:password@host} URI. */
+  private static String mask(String uri) {
+    if (uri == null) {
+      return null;
+    }
+    return uri.replaceFirst("(://[^:/@]*:)[^@/]*@", "$1****@");
+  }
+}

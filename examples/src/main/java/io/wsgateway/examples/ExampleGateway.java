@@ -1,0 +1,331 @@
+package io.wsgateway.examples;
+
+import io.wsgateway.Gateway;
+import io.wsgateway.GatewayException;
+import io.wsgateway.auth.JwtAuthenticator;
+import io.wsgateway.broker.InProcessBroker;
+import io.wsgateway.broker.MessageBroker;
+import io.wsgateway.netty.GatewayOptions;
+import io.wsgateway.netty.NettyGateway;
+import io.wsgateway.registry.ConnectionRegistry;
+import io.wsgateway.registry.InMemoryConnectionRegistry;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A runnable gateway configured by environment variables: JWT at the handshake, the default topics
+ * authorizer, a chat page at {@code /}, and in dev mode (no key configured) a token endpoint.
+ *
+ * <pre>
+ * java -jar gateway-example.jar [--port 8080] [--jwt-secret ...]   run the gateway
+ * java -jar gateway-example.jar token alice                        print a token for alice
+ * </pre>
+ *
+ * <p>Embedders and tests call {@link #start(Map)}, which returns a {@link Running} handle to close.
+ */
+public final class ExampleGateway {
+
+  private static final Logger log = LoggerFactory.getLogger(ExampleGateway.class);
+  private static final String PAGE_RESOURCE = "/static/index.html";
+  /** Exit status for bad configuration or usage, as sysexits' EX_USAGE. */
+  private static final int EXIT_USAGE = 64;
+
+  private ExampleGateway() {}
+
+  public static void main(String[] args) {
+    Map<String, String> env = new HashMap<>(System.getenv());
+    List<String> positional = new ArrayList<>();
+    try {
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        if (arg.equals("--help") || arg.equals("-h")) {
+          usage(System.out);
+          return;
+        }
+        if (!arg.startsWith("--")) {
+          positional.add(arg);
+          continue;
+        }
+        int eq = arg.indexOf('=');
+        String flag = eq < 0 ? arg : arg.substring(0, eq);
+        String variable = ExampleConfig.FLAGS.get(flag);
+        if (variable == null) {
+          throw new IllegalArgumentException("unknown option " + flag);
+        }
+        if (eq < 0 && i + 1 >= args.length) {
+          throw new IllegalArgumentException(flag + " needs a value");
+        }
+        env.put(variable, eq < 0 ? args[++i] : arg.substring(eq + 1));
+      }
+      if (!positional.isEmpty() && positional.get(0).equals("token")) {
+        if (positional.size() != 2) {
+          throw new IllegalArgumentException("usage: token <user>");
+        }
+        System.out.println(token(env, positional.get(1)));
+        return;
+      }
+      if (!positional.isEmpty()) {
+        throw new IllegalArgumentException("unexpected argument " + positional.get(0));
+      }
+      Running running = start(env);
+      Runtime.getRuntime().addShutdownHook(new Thread(running::close, "gateway-shutdown"));
+      printBanner(running, System.out);
+      running.awaitClosed();
+    } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
+      System.err.println("gateway-example: " + e.getMessage());
+      System.err.println("run with --help for usage");
+      System.exit(EXIT_USAGE);
+    } catch (GatewayException e) {
+      System.err.println("gateway-example: " + e.getMessage());
+      System.exit(1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * The {@code token <user>} subcommand: a token minted with {@code GATEWAY_JWT_SECRET}, allowed on
+   * every topic, valid one hour.
+   *
+   * @throws IllegalStateException if the secret is not set
+   */
+  static String token(Map<String, String> env, String user) {
+    ExampleConfig config = ExampleConfig.from(env);
+    if (config.jwtSecret == null) {
+      throw new IllegalStateException("token needs " + ExampleConfig.JWT_SECRET + " (or --jwt-secret)");
+    }
+    if (!DevTokenRoute.USER_ID.matcher(user).matches()) {
+      throw new IllegalArgumentException("user: " + user + " (expected: 1-64 of [A-Za-z0-9._@-])");
+    }
+    Instant expiresAt = Instant.now().plus(DevTokenRoute.TOKEN_LIFETIME).truncatedTo(ChronoUnit.SECONDS);
+    return DevTokenRoute.mint(config.jwtSecret, user, expiresAt);
+  }
+
+  /**
+   * Starts a gateway configured by {@code env} (the variables of {@link ExampleConfig}). Blocks until
+   * it listens.
+   *
+   * @throws IllegalArgumentException if a variable has a bad value
+   * @throws IllegalStateException if a variable asks for a module that is not wired yet
+   * @throws UncheckedIOException if the {@code GATEWAY_JWKS} file cannot be read
+   * @throws GatewayException if the gateway cannot start (e.g. the port is taken)
+   */
+  public static Running start(Map<String, String> env) {
+    ExampleConfig config = ExampleConfig.from(env);
+    log.info("starting with {}", config);
+    if (config.adminPort != null) {
+      log.info("{}={} is reserved for the admin endpoints, which are not served yet",
+          ExampleConfig.ADMIN_PORT, config.adminPort);
+    }
+    // First, so that a registry or broker that cannot be had fails before anything else happens.
+    ConnectionRegistry registry = registryFrom(config);
+    MessageBroker broker = null;
+    try {
+      broker = brokerFrom(config);
+      Gateway gateway = build(config).registry(registry).broker(broker).build();
+      gateway.start();
+      return new Running(gateway, registry, broker, config);
+    } catch (RuntimeException e) {
+      if (broker != null) {
+        broker.close();
+      }
+      registry.close();
+      throw e;
+    }
+  }
+
+  /** The gateway builder: options, JWT authenticator (default topics authorizer), page and dev routes. */
+  private static NettyGateway.Builder build(ExampleConfig config) {
+    GatewayOptions.Builder options = GatewayOptions.builder()
+        .host(config.host)
+        .port(config.port)
+        .path(config.path);
+    if (config.instanceId != null) {
+      options.instanceId(config.instanceId);
+    }
+
+    JwtAuthenticator.Builder auth = JwtAuthenticator.builder();
+    byte[] devSecret = null;
+    if (config.devMode()) {
+      devSecret = new byte[ExampleConfig.MIN_SECRET_BYTES];
+      new SecureRandom().nextBytes(devSecret);
+      auth.hmacSecret(devSecret);
+      warnDevMode();
+    } else {
+      if (config.jwtSecret != null) {
+        auth.hmacSecret(config.jwtSecret);
+      }
+      if (config.jwks != null) {
+        if (config.jwksIsUrl()) {
+          auth.jwksUri(config.jwksUri());
+        } else {
+          auth.jwksFile(Path.of(config.jwks));
+        }
+      }
+    }
+
+    NettyGateway.Builder builder = NettyGateway.builder()
+        .options(options.build())
+        .authenticator(auth.build());
+    StaticPage page = StaticPage.load(PAGE_RESOURCE, config.path);
+    builder.route(ExampleConfig.PAGE_PATH, page).route(ExampleConfig.PAGE_ALIAS_PATH, page);
+    if (devSecret != null) {
+      builder.route(ExampleConfig.DEV_TOKEN_PATH, new DevTokenRoute(devSecret, Clock.systemUTC()));
+    }
+    return builder;
+  }
+
+  // ---- wiring of the external registry and broker ----
+
+  /**
+   * The connection registry: Redis when {@code GATEWAY_REDIS_URI} is set, otherwise in-memory. The
+   * caller owns (and closes) what this returns.
+   */
+  static ConnectionRegistry registryFrom(ExampleConfig config) {
+    if (config.redisUri != null) {
+      // TODO(redis): return RedisConnectionRegistry.create(config.redisUri, ...) once gateway-redis-registry lands.
+      throw new IllegalStateException(ExampleConfig.REDIS_URI + " needs gateway-redis-registry (coming)");
+    }
+    return InMemoryConnectionRegistry.create();
+  }
+
+  /**
+   * The message broker: RabbitMQ when {@code GATEWAY_RABBIT_URI} is set, otherwise in-process. The
+   * caller owns (and closes) what this returns.
+   */
+  static MessageBroker brokerFrom(ExampleConfig config) {
+    if (config.rabbitUri != null) {
+      // TODO(rabbit): return RabbitMessageBroker.create(config.rabbitUri, ...) once gateway-broker-rabbit lands.
+      throw new IllegalStateException(ExampleConfig.RABBIT_URI + " needs gateway-broker-rabbit (coming)");
+    }
+    return InProcessBroker.create();
+  }
+
+  // ---- output ----
+
+  private static void warnDevMode() {
+    log.warn("""
+
+        ************************************************************************
+        *  DEV MODE: neither GATEWAY_JWT_SECRET nor GATEWAY_JWKS is set.       *
+        *  A random HS256 secret was generated for this run, and               *
+        *  GET /dev/token?user=<id> hands ANYONE a token for ANY user,         *
+        *  allowed on EVERY topic. Do not expose this instance.                *
+        *  Set GATEWAY_JWT_SECRET or GATEWAY_JWKS to turn dev mode off.        *
+        ************************************************************************""");
+  }
+
+  static void printBanner(Running running, PrintStream out) {
+    out.println("Gateway " + running.gateway().instanceId() + " is listening:");
+    out.println("  WebSocket  " + running.wsUrl());
+    out.println("  Chat page  " + running.pageUrl());
+    if (running.devMode()) {
+      out.println("  Dev tokens " + running.pageUrl() + "dev/token?user=alice   (DEV MODE)");
+    }
+    out.println("Stop with Ctrl-C (SIGINT) or SIGTERM.");
+  }
+
+  private static void usage(PrintStream out) {
+    out.println("""
+        Usage: java -jar gateway-example.jar [options]       run the example gateway
+               java -jar gateway-example.jar token <user>    print a token signed with GATEWAY_JWT_SECRET
+
+        Options (each sets the environment variable beside it, and wins over it):""");
+    ExampleConfig.FLAGS.forEach((flag, variable) -> out.printf("  %-19s %s%n", flag + " <v>", variable));
+    out.println("""
+
+        With neither GATEWAY_JWT_SECRET nor GATEWAY_JWKS the gateway runs in DEV MODE: a random secret,
+        and GET /dev/token?user=<id> hands out tokens. See docs/configuration.md.""");
+  }
+
+  /** A started example gateway. Thread-safe; {@link #close()} is idempotent, and a second caller waits for the first. */
+  public static final class Running implements AutoCloseable {
+
+    private final Gateway gateway;
+    private final ConnectionRegistry registry;
+    private final MessageBroker broker;
+    private final ExampleConfig config;
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    private Running(Gateway gateway, ConnectionRegistry registry, MessageBroker broker, ExampleConfig config) {
+      this.gateway = gateway;
+      this.registry = registry;
+      this.broker = broker;
+      this.config = config;
+    }
+
+    /** The gateway, e.g. to send to users from the host. */
+    public Gateway gateway() {
+      return gateway;
+    }
+
+    /** The bound port (the real one when configured with 0). */
+    public int port() {
+      return gateway.port();
+    }
+
+    /** Whether dev mode is on (random secret, {@code /dev/token} served). */
+    public boolean devMode() {
+      return config.devMode();
+    }
+
+    /** The WebSocket URL, with {@code localhost} for a wildcard bind address. */
+    public String wsUrl() {
+      return "ws://" + displayHost() + ":" + port() + config.path;
+    }
+
+    /** The chat page URL, ending in {@code /}. */
+    public String pageUrl() {
+      return "http://" + displayHost() + ":" + port() + "/";
+    }
+
+    private String displayHost() {
+      String h = config.host;
+      if (h.equals("0.0.0.0") || h.equals("::") || h.equals("[::]")) {
+        return "localhost";
+      }
+      return h.contains(":") && !h.startsWith("[") ? "[" + h + "]" : h;
+    }
+
+    /** Blocks until {@link #close()} finished. */
+    public void awaitClosed() throws InterruptedException {
+      closed.await();
+    }
+
+    /**
+     * Closes the gateway (every client gets 1001), then the broker and registry it was given. Blocks.
+     * TODO(drain): drain connections instead once the gateway supports it.
+     */
+    @Override
+    public void close() {
+      synchronized (this) {
+        if (closed.getCount() == 0) {
+          return;
+        }
+        try {
+          log.info("shutting down gateway {}", gateway.instanceId());
+          gateway.close();
+        } finally {
+          try {
+            broker.close();
+          } finally {
+            registry.close();
+            closed.countDown();
+          }
+        }
+      }
+    }
+  }
+}
