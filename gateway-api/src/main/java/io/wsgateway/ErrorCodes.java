@@ -16,6 +16,8 @@ public final class ErrorCodes {
   public static final String USER_OFFLINE = "user_offline";
   /** The client sent more messages than its rate limit allows. */
   public static final String RATE_LIMITED = "rate_limited";
+  /** A per-connection limit (such as the number of subscriptions) would be exceeded. */
+  public static final String LIMIT_EXCEEDED = "limit_exceeded";
   /** The connection registry cannot be reached. */
   public static final String REGISTRY_UNAVAILABLE = "registry_unavailable";
   /** The message broker cannot take the message. */

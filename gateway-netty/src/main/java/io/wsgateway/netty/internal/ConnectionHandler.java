@@ -48,6 +48,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
   private static final int MAX_NAME_LENGTH = 256;
+  /** Bound of messages held while the registry confirms a new connection (normally milliseconds). */
+  private static final int MAX_BEFORE_WELCOME = 1024;
   /** How long a client may take to answer our close frame before the socket is closed anyway. */
   private static final int CLOSE_HANDSHAKE_TIMEOUT_SECONDS = 5;
 
@@ -67,6 +69,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private double rateTokens;
   private long rateRefilledNanos;
   private boolean flushScheduled;
+  /**
+   * Messages that arrived before the welcome frame was written (the connection is routable locally
+   * before the registry confirms it): the welcome is always the first frame.
+   */
+  private java.util.ArrayDeque<byte[]> beforeWelcome = new java.util.ArrayDeque<>();
   private boolean closing;
   private int closeCode = CloseCodes.ABNORMAL;
   private String closeReason = "connection dropped";
@@ -98,12 +105,19 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     long pingNanos = options.pingInterval().toNanos();
     heartbeat = channel.eventLoop().scheduleAtFixedRate(this::heartbeat, pingNanos, pingNanos, TimeUnit.NANOSECONDS);
     scheduleExpiry();
-    gateway.onConnected(this).whenComplete((ignored, error) -> {
-      Principal p = principal;
-      Instant expiresAt = p.expiresAt();
-      writeText(Protocol.welcome(sessionId, id, p.userId(), gateway.instanceId(), options.pingInterval().toMillis(),
-          expiresAt == null ? null : expiresAt.toEpochMilli()), "welcome");
-    });
+    gateway.onConnected(this).whenComplete((ignored, error) -> onEventLoop(this::welcome));
+  }
+
+  private void welcome() {
+    Principal p = principal;
+    Instant expiresAt = p.expiresAt();
+    writeText(Protocol.welcome(sessionId, id, p.userId(), gateway.instanceId(), options.pingInterval().toMillis(),
+        expiresAt == null ? null : expiresAt.toEpochMilli()), "welcome");
+    java.util.ArrayDeque<byte[]> early = beforeWelcome;
+    beforeWelcome = null;
+    for (byte[] prefix : early) {
+      writeMessage(prefix);
+    }
   }
 
   // ---- Connection ----
@@ -194,6 +208,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   private void writeMessage(byte[] prefix) {
     if (closing) {
+      return;
+    }
+    if (beforeWelcome != null) {
+      if (beforeWelcome.size() >= MAX_BEFORE_WELCOME) {
+        closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true);
+        return;
+      }
+      beforeWelcome.add(prefix);
       return;
     }
     long n = ++seq;
@@ -377,7 +399,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       return;
     }
     if (!subscriptions.contains(f.topic()) && subscriptions.size() >= options.maxSubscriptionsPerConnection()) {
-      reply(f.id(), new GatewayException(ErrorCodes.MALFORMED,
+      reply(f.id(), new GatewayException(ErrorCodes.LIMIT_EXCEEDED,
           "subscription limit of " + options.maxSubscriptionsPerConnection() + " reached"));
       return;
     }

@@ -295,6 +295,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     private final AtomicInteger leftAfterHint = new AtomicInteger();
     private final AtomicInteger closedAtDeadline = new AtomicInteger();
     private final Set<ConnectionHandler> hinted = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
     private int atStart;
 
     Drain(DrainOptions drainOptions) {
@@ -337,20 +338,22 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
 
     private void checkDone() {
-      if (connections.isEmpty() && !drained.isDone()) {
-        DrainReport report = new DrainReport(atStart, leftAfterHint.get(), closedAtDeadline.get(),
-            delivered.sum() - deliveredAtStart, Duration.ofNanos(System.nanoTime() - startNanos));
-        if (drained.complete(report)) {
-          activeDrain = null;
-          synchronized (GatewayImpl.this) {
-            if (state != GatewayState.DRAINING) {
-              return;
-            }
-          }
-          moveTo(GatewayState.DRAINED);
-          log.info("gateway {} drained: {}", instanceId, report);
-        }
+      if (!connections.isEmpty() || drained.isDone() || !finished.compareAndSet(false, true)) {
+        return;
       }
+      DrainReport report = new DrainReport(atStart, leftAfterHint.get(), closedAtDeadline.get(),
+          delivered.sum() - deliveredAtStart, Duration.ofNanos(System.nanoTime() - startNanos));
+      activeDrain = null;
+      boolean stillDraining;
+      synchronized (GatewayImpl.this) {
+        stillDraining = state == GatewayState.DRAINING;
+      }
+      // The state moves first, so whoever sees the report completed also sees DRAINED.
+      if (stillDraining) {
+        moveTo(GatewayState.DRAINED);
+      }
+      log.info("gateway {} drained: {}", instanceId, report);
+      drained.complete(report);
     }
   }
 
