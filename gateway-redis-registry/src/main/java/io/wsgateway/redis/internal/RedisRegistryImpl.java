@@ -44,6 +44,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -74,6 +76,7 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
   private final RedisRegistryOptions options;
   private final Keys keys;
   private final ClientResources resources;
+  private final ExecutorService flushes;
   private final AbstractRedisClient client;
   private final StatefulConnection<String, String> connection;
   private final RedisClusterAsyncCommands<String, String> redis;
@@ -98,12 +101,14 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
   private RedisRegistryImpl(
       RedisRegistryOptions options,
       ClientResources resources,
+      ExecutorService flushes,
       AbstractRedisClient client,
       StatefulConnection<String, String> connection,
       RedisClusterAsyncCommands<String, String> redis) {
     this.options = options;
     this.keys = new Keys(options.keyPrefix());
     this.resources = resources;
+    this.flushes = flushes;
     this.client = client;
     this.connection = connection;
     this.redis = redis;
@@ -124,6 +129,12 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
     // rejected at once instead of piling up in Lettuce's (otherwise unbounded) disconnected buffer.
     TimeoutOptions timeouts = TimeoutOptions.enabled(options.commandTimeout());
     ConnectionListener listener = new ConnectionListener();
+    // One thread runs the coalesced flushes (see Flusher): a few microseconds each.
+    ExecutorService flushes = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "wsgw-redis-flush");
+      t.setDaemon(true);
+      return t;
+    });
     AbstractRedisClient client = null;
     try {
       RedisRegistryImpl registry;
@@ -142,7 +153,7 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
             .build());
         cluster.addListener(listener);
         StatefulRedisClusterConnection<String, String> c = cluster.connect(StringCodec.UTF8);
-        registry = new RedisRegistryImpl(options, resources, cluster, c, c.async());
+        registry = new RedisRegistryImpl(options, resources, flushes, cluster, c, coalesced(c, c.async(), flushes));
       } else {
         RedisClient standalone = RedisClient.create(resources, uri);
         client = standalone;
@@ -155,7 +166,7 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
             .build());
         standalone.addListener(listener);
         StatefulRedisConnection<String, String> c = standalone.connect(StringCodec.UTF8);
-        registry = new RedisRegistryImpl(options, resources, standalone, c, c.async());
+        registry = new RedisRegistryImpl(options, resources, flushes, standalone, c, coalesced(c, c.async(), flushes));
       }
       listener.registry = registry;
       registry.start();
@@ -166,11 +177,20 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       }
       resources.shutdown(0, 2, TimeUnit.SECONDS);
+      flushes.shutdownNow();
       throw new GatewayException(
           ErrorCodes.REGISTRY_UNAVAILABLE,
           "cannot connect to Redis at " + maskedUri(options) + ": " + e.getMessage(),
           e);
     }
+  }
+
+  private static RedisClusterAsyncCommands<String, String> coalesced(
+      StatefulConnection<String, String> connection,
+      RedisClusterAsyncCommands<String, String> commands,
+      ExecutorService flushes) {
+    connection.setAutoFlushCommands(false);
+    return new Flusher(connection, flushes).wrap(commands);
   }
 
   private static String maskedUri(RedisRegistryOptions options) {
@@ -739,6 +759,7 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       resources.shutdown(0, 2, TimeUnit.SECONDS);
+      flushes.shutdownNow();
     }
   }
 
