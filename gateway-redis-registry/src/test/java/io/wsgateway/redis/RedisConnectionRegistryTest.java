@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
+import io.wsgateway.registry.InstanceStatus;
 import io.wsgateway.registry.Polling;
 import io.wsgateway.registry.Presence;
 import io.wsgateway.registry.TestInstanceContext;
@@ -169,6 +170,24 @@ class RedisConnectionRegistryTest {
     assertEquals(1, registry.resyncCount());
     assertEquals(new Presence("alice", 1, Set.of("a")), await(registry.presence("alice")));
     assertEquals(new Presence("bob", 1, Set.of("a")), await(registry.presence("bob")));
+  }
+
+  @Test
+  @DisplayName("DRAINING is recorded in the instance directory; GONE deletes the liveness key and the entries")
+  void statusRecorded() {
+    String prefix = support.newStorePrefix();
+    RedisConnectionRegistry registry = open(RedisTestSupport.testOptions(prefix).build());
+    TestInstanceContext a = new TestInstanceContext("a");
+    await(registry.attach(a));
+    await(a.connect(registry, "c1", "alice"));
+
+    await(registry.setInstanceStatus("a", InstanceStatus.DRAINING));
+    assertEquals(List.of("DRAINING"), support.redis.hvals(prefix + "instances"));
+
+    await(registry.setInstanceStatus("a", InstanceStatus.GONE));
+    assertEquals(0L, support.redis.exists(RedisTestSupport.livenessKey(prefix, "a")));
+    assertEquals(0L, support.redis.exists(RedisTestSupport.userKey(prefix, "alice")));
+    assertTrue(support.redis.hkeys(prefix + "instances").isEmpty());
   }
 
   @Test

@@ -327,7 +327,14 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
     for (int i = 0; i < livenessKeys.length; i++) {
       livenessKeys[i] = keys.liveness(ids.get(i));
     }
-    redis.mget(livenessKeys).whenComplete((values, e) -> {
+    CompletionStage<List<KeyValue<String, String>>> liveness;
+    try {
+      liveness = redis.mget(livenessKeys);
+    } catch (RuntimeException e) {
+      out.completeExceptionally(translate(e));
+      return;
+    }
+    liveness.whenComplete((values, e) -> {
       if (e != null) {
         out.completeExceptionally(translate(e));
         return;
