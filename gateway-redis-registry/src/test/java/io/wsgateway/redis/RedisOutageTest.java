@@ -1,0 +1,94 @@
+package io.wsgateway.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.wsgateway.ErrorCodes;
+import io.wsgateway.GatewayException;
+import io.wsgateway.registry.Polling;
+import io.wsgateway.registry.Presence;
+import io.wsgateway.registry.TestInstanceContext;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** A Redis outage against a private redis-server: calls fail fast, recovery resyncs. */
+class RedisOutageTest {
+
+  private static RedisServerProcess server;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = new RedisServerProcess(RedisServerProcess.freePort());
+    server.start();
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    server.close();
+  }
+
+  @Test
+  @DisplayName("during an outage calls fail fast with registry_unavailable; afterwards the live connections are re-registered")
+  void outageFailsFastThenResyncs() throws Exception {
+    RedisRegistryOptions options = RedisRegistryOptions.builder()
+        .uri(server.uri())
+        .keyPrefix("wsgwtest:outage:")
+        .commandTimeout(Duration.ofMillis(500))
+        .heartbeatInterval(Duration.ofMillis(100))
+        .heartbeatTtl(Duration.ofSeconds(2))
+        .maxReconnectDelay(Duration.ofMillis(200))
+        .build();
+    try (RedisConnectionRegistry registry = RedisConnectionRegistry.create(options)) {
+      TestInstanceContext instance = new TestInstanceContext("gw-1");
+      RedisConnectionRegistryTest.await(registry.attach(instance));
+      for (int i = 0; i < 50; i++) {
+        RedisConnectionRegistryTest.await(instance.connect(registry, "c" + i, "user-" + (i % 10)));
+      }
+      assertEquals(5, RedisConnectionRegistryTest.await(registry.presence("user-3")).connections());
+
+      server.stop();
+
+      // Fails fast: rejected while disconnected, or timed out by the command timeout at worst.
+      long start = System.nanoTime();
+      assertUnavailable(registry.presence("user-3"));
+      assertUnavailable(instance.connect(registry, "during-outage", "user-3"));
+      long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(elapsedMillis < 1500, "failed within " + elapsedMillis + " ms");
+
+      server.start(); // same port, empty data
+
+      Polling.until("resync after the outage", registry::resyncCount, n -> n >= 1, Duration.ofSeconds(15));
+      Presence p = Polling.until("user-3's connections back",
+          () -> RedisConnectionRegistryTest.await(registry.presence("user-3")),
+          x -> x.connections() == 6, Duration.ofSeconds(10));
+      assertEquals(Set.of("gw-1"), p.instances());
+      // Every live connection of the instance, including the one registered during the outage.
+      int total = 0;
+      for (int u = 0; u < 10; u++) {
+        total += RedisConnectionRegistryTest.await(registry.presence("user-" + u)).connections();
+      }
+      assertEquals(51, total);
+    }
+  }
+
+  private static void assertUnavailable(CompletionStage<?> stage) throws InterruptedException {
+    try {
+      stage.toCompletableFuture().get(5, TimeUnit.SECONDS);
+      fail("expected registry_unavailable");
+    } catch (ExecutionException e) {
+      GatewayException g = assertInstanceOf(GatewayException.class, e.getCause());
+      assertEquals(ErrorCodes.REGISTRY_UNAVAILABLE, g.code());
+    } catch (java.util.concurrent.TimeoutException e) {
+      fail("did not fail fast");
+    }
+  }
+}
