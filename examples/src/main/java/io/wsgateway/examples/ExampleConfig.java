@@ -23,6 +23,10 @@ final class ExampleConfig {
   static final String REDIS_URI = "GATEWAY_REDIS_URI";
   static final String RABBIT_URI = "GATEWAY_RABBIT_URI";
   static final String ADMIN_PORT = "GATEWAY_ADMIN_PORT";
+  static final String REDIS_PREFIX = "GATEWAY_REDIS_PREFIX";
+  static final String RABBIT_PREFIX = "GATEWAY_RABBIT_PREFIX";
+  static final String DRAIN_SPREAD_MS = "GATEWAY_DRAIN_SPREAD_MS";
+  static final String DRAIN_DEADLINE_MS = "GATEWAY_DRAIN_DEADLINE_MS";
 
   static final int DEFAULT_PORT = 8080;
   static final String DEFAULT_HOST = "0.0.0.0";
@@ -44,6 +48,10 @@ final class ExampleConfig {
     flags.put("--redis-uri", REDIS_URI);
     flags.put("--rabbit-uri", RABBIT_URI);
     flags.put("--admin-port", ADMIN_PORT);
+    flags.put("--redis-prefix", REDIS_PREFIX);
+    flags.put("--rabbit-prefix", RABBIT_PREFIX);
+    flags.put("--drain-spread-ms", DRAIN_SPREAD_MS);
+    flags.put("--drain-deadline-ms", DRAIN_DEADLINE_MS);
     FLAGS = java.util.Collections.unmodifiableMap(flags);
   }
 
@@ -63,8 +71,16 @@ final class ExampleConfig {
   final String instanceId;
   final String redisUri;
   final String rabbitUri;
-  /** Reserved for the admin endpoints; parsed and kept, not served yet. {@code null} when unset. */
+  /** Port of the admin listener (health, readiness, state, drain); {@code null} when unset. */
   final Integer adminPort;
+  /** Redis key prefix, or {@code null} for the registry's default. */
+  final String redisPrefix;
+  /** RabbitMQ exchange prefix, or {@code null} for the broker's default. */
+  final String rabbitPrefix;
+  /** Drain window over which clients are told to reconnect, in ms. */
+  final long drainSpreadMs;
+  /** Drain deadline, in ms. */
+  final long drainDeadlineMs;
 
   private ExampleConfig(Map<String, String> env) {
     this.host = value(env, HOST, DEFAULT_HOST);
@@ -86,6 +102,14 @@ final class ExampleConfig {
     this.redisUri = value(env, REDIS_URI, null);
     this.rabbitUri = value(env, RABBIT_URI, null);
     this.adminPort = env.containsKey(ADMIN_PORT) && !env.get(ADMIN_PORT).isBlank() ? port(env, ADMIN_PORT, 0) : null;
+    this.redisPrefix = value(env, REDIS_PREFIX, null);
+    this.rabbitPrefix = value(env, RABBIT_PREFIX, null);
+    this.drainSpreadMs = millis(env, DRAIN_SPREAD_MS, io.wsgateway.DrainOptions.DEFAULT_RECONNECT_SPREAD.toMillis());
+    this.drainDeadlineMs = millis(env, DRAIN_DEADLINE_MS, io.wsgateway.DrainOptions.DEFAULT_DEADLINE.toMillis());
+    if (drainDeadlineMs <= drainSpreadMs) {
+      throw new IllegalArgumentException(DRAIN_DEADLINE_MS + ": " + drainDeadlineMs + " (expected: > "
+          + DRAIN_SPREAD_MS + " " + drainSpreadMs + ")");
+    }
   }
 
   /**
@@ -115,6 +139,22 @@ final class ExampleConfig {
   private static String value(Map<String, String> env, String name, String fallback) {
     String v = env.get(name);
     return v == null || v.isBlank() ? fallback : v.strip();
+  }
+
+  private static long millis(Map<String, String> env, String name, long fallback) {
+    String v = value(env, name, null);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      long ms = Long.parseLong(v.trim());
+      if (ms < 0) {
+        throw new NumberFormatException();
+      }
+      return ms;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": " + v + " (expected: milliseconds >= 0)");
+    }
   }
 
   private static int port(Map<String, String> env, String name, int fallback) {

@@ -1,6 +1,15 @@
 package io.wsgateway.examples;
 
+import io.wsgateway.DrainOptions;
+import io.wsgateway.DrainReport;
 import io.wsgateway.Gateway;
+import io.wsgateway.GatewayState;
+import io.wsgateway.rabbit.RabbitBroker;
+import io.wsgateway.rabbit.RabbitBrokerOptions;
+import io.wsgateway.redis.RedisConnectionRegistry;
+import io.wsgateway.redis.RedisRegistryOptions;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import io.wsgateway.GatewayException;
 import io.wsgateway.auth.JwtAuthenticator;
 import io.wsgateway.broker.InProcessBroker;
@@ -125,10 +134,6 @@ public final class ExampleGateway {
   public static Running start(Map<String, String> env) {
     ExampleConfig config = ExampleConfig.from(env);
     log.info("starting with {}", config);
-    if (config.adminPort != null) {
-      log.info("{}={} is reserved for the admin endpoints, which are not served yet",
-          ExampleConfig.ADMIN_PORT, config.adminPort);
-    }
     // First, so that a registry or broker that cannot be had fails before anything else happens.
     ConnectionRegistry registry = registryFrom(config);
     MessageBroker broker = null;
@@ -155,6 +160,11 @@ public final class ExampleGateway {
     if (config.instanceId != null) {
       options.instanceId(config.instanceId);
     }
+    if (config.adminPort != null) {
+      options.adminPort(config.adminPort);
+    }
+    // With RabbitMQ, client frames of custom types go to backends through wsgateway.upstream.
+    options.forwardUpstream(config.rabbitUri != null);
 
     JwtAuthenticator.Builder auth = JwtAuthenticator.builder();
     byte[] devSecret = null;
@@ -195,8 +205,11 @@ public final class ExampleGateway {
    */
   static ConnectionRegistry registryFrom(ExampleConfig config) {
     if (config.redisUri != null) {
-      // TODO(redis): return RedisConnectionRegistry.create(config.redisUri, ...) once gateway-redis-registry lands.
-      throw new IllegalStateException(ExampleConfig.REDIS_URI + " needs gateway-redis-registry (coming)");
+      RedisRegistryOptions.Builder options = RedisRegistryOptions.builder().uri(config.redisUri);
+      if (config.redisPrefix != null) {
+        options.keyPrefix(config.redisPrefix);
+      }
+      return RedisConnectionRegistry.create(options.build());
     }
     return InMemoryConnectionRegistry.create();
   }
@@ -207,8 +220,11 @@ public final class ExampleGateway {
    */
   static MessageBroker brokerFrom(ExampleConfig config) {
     if (config.rabbitUri != null) {
-      // TODO(rabbit): return RabbitMessageBroker.create(config.rabbitUri, ...) once gateway-broker-rabbit lands.
-      throw new IllegalStateException(ExampleConfig.RABBIT_URI + " needs gateway-broker-rabbit (coming)");
+      RabbitBrokerOptions.Builder options = RabbitBrokerOptions.builder().uri(config.rabbitUri).upstreamEnabled(true);
+      if (config.rabbitPrefix != null) {
+        options.exchangePrefix(config.rabbitPrefix);
+      }
+      return RabbitBroker.create(options.build());
     }
     return InProcessBroker.create();
   }
@@ -305,8 +321,9 @@ public final class ExampleGateway {
     }
 
     /**
-     * Closes the gateway (every client gets 1001), then the broker and registry it was given. Blocks.
-     * TODO(drain): drain connections instead once the gateway supports it.
+     * Drains the gateway (clients are told to reconnect elsewhere, spread over the drain window; the
+     * rest get 1001 at the deadline), closes it, then the broker and registry it was given. Blocks.
+     * This is what SIGTERM does.
      */
     @Override
     public void close() {
@@ -315,6 +332,20 @@ public final class ExampleGateway {
           return;
         }
         try {
+          if (gateway.state() == GatewayState.RUNNING || gateway.state() == GatewayState.DRAINING) {
+            log.info("draining gateway {}", gateway.instanceId());
+            DrainOptions drain = DrainOptions.builder()
+                .reconnectSpread(Duration.ofMillis(config.drainSpreadMs))
+                .deadline(Duration.ofMillis(config.drainDeadlineMs))
+                .build();
+            try {
+              DrainReport report = gateway.drain(drain).toCompletableFuture()
+                  .get(config.drainDeadlineMs + 5_000, TimeUnit.MILLISECONDS);
+              log.info("drained: {}", report);
+            } catch (Exception e) {
+              log.warn("drain did not finish cleanly: {}", e.toString());
+            }
+          }
           log.info("shutting down gateway {}", gateway.instanceId());
           gateway.close();
         } finally {

@@ -134,12 +134,9 @@ class ExampleGatewayTest {
     assertEquals("GATEWAY_PORT: http (expected: 0..65535)",
         assertThrows(IllegalArgumentException.class,
             () -> ExampleConfig.from(Map.of(ExampleConfig.PORT, "http"))).getMessage());
-    assertEquals("GATEWAY_REDIS_URI needs gateway-redis-registry (coming)",
-        assertThrows(IllegalStateException.class,
-            () -> ExampleGateway.start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.REDIS_URI, "redis://x"))).getMessage());
-    assertEquals("GATEWAY_RABBIT_URI needs gateway-broker-rabbit (coming)",
-        assertThrows(IllegalStateException.class,
-            () -> ExampleGateway.start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.RABBIT_URI, "amqp://x"))).getMessage());
+    assertEquals("GATEWAY_DRAIN_DEADLINE_MS: 100 (expected: > GATEWAY_DRAIN_SPREAD_MS 10000)",
+        assertThrows(IllegalArgumentException.class,
+            () -> ExampleConfig.from(Map.of(ExampleConfig.DRAIN_DEADLINE_MS, "100"))).getMessage());
     assertThrows(IllegalStateException.class, () -> ExampleGateway.token(Map.of(), "alice"));
   }
 
