@@ -51,6 +51,14 @@ public interface Gateway extends AutoCloseable {
     return -1;
   }
 
+  /**
+   * Where a user is connected across the fleet, as the registry knows it.
+   *
+   * @return the user's presence; fails with {@link ErrorCodes#REGISTRY_UNAVAILABLE} when the
+   *     registry cannot be reached
+   */
+  CompletionStage<io.wsgateway.registry.Presence> presence(String userId);
+
   /** A snapshot of the connections held by this instance. */
   Collection<Connection> connections();
 

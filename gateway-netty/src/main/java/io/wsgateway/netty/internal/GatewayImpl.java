@@ -39,6 +39,7 @@ import io.wsgateway.netty.GatewayOptions;
 import io.wsgateway.registry.ConnectionRegistry;
 import io.wsgateway.registry.InstanceContext;
 import io.wsgateway.registry.InstanceStatus;
+import io.wsgateway.registry.Presence;
 import io.wsgateway.registry.RegisteredConnection;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -440,6 +441,17 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   @Override
   public int adminPort() {
     return adminPort;
+  }
+
+  @Override
+  public CompletionStage<Presence> presence(String userId) {
+    return registry.presence(userId).exceptionally(e -> {
+      Throwable cause = unwrap(e);
+      if (cause instanceof GatewayException ge) {
+        throw ge;
+      }
+      throw new GatewayException(ErrorCodes.REGISTRY_UNAVAILABLE, "registry lookup failed: " + cause, cause);
+    });
   }
 
   @Override
