@@ -89,7 +89,13 @@ public final class ExampleGateway {
         throw new IllegalArgumentException("unexpected argument " + positional.get(0));
       }
       Running running = start(env);
-      Runtime.getRuntime().addShutdownHook(new Thread(running::close, "gateway-shutdown"));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        running.close();
+        System.out.flush();
+        System.err.flush();
+        // A JVM ended by SIGTERM exits 143 even after clean hooks; a completed drain is a clean exit.
+        Runtime.getRuntime().halt(0);
+      }, "gateway-shutdown"));
       printBanner(running, System.out);
       running.awaitClosed();
     } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
