@@ -8,4 +8,5 @@ module io.wsgateway.api {
   exports io.wsgateway;
   exports io.wsgateway.auth;
   exports io.wsgateway.registry;
+  exports io.wsgateway.recovery;
 }

@@ -1,0 +1,158 @@
+package io.wsgateway.internal;
+
+import io.wsgateway.recovery.AppendResult;
+import io.wsgateway.recovery.Backlog;
+import io.wsgateway.recovery.RecoveryStore;
+import io.wsgateway.recovery.SessionState;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Sessions in a map; each session's record is guarded by its own monitor. Detached sessions expire
+ * lazily: every operation that finds one past its deadline forgets it, and {@link #create} sweeps
+ * now and then so abandoned sessions do not pile up.
+ */
+public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
+
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+  private static final int SWEEP_EVERY_CREATES = 1024;
+
+  private final Duration window;
+  private final int maxMessages;
+  private final Clock clock;
+  private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private int createsSinceSweep;
+
+  private static final class Session {
+    final String userId;
+    String owner;
+    long seq;
+    final ArrayDeque<byte[]> log = new ArrayDeque<>();
+    Set<String> subscriptions = Set.of();
+    /** Epoch millis after which a detached session is forgotten; {@code Long.MAX_VALUE} while attached. */
+    long expiresAt = Long.MAX_VALUE;
+
+    Session(String userId, String owner) {
+      this.userId = userId;
+      this.owner = owner;
+    }
+  }
+
+  public InMemoryRecoveryStoreImpl(Duration window, int maxMessages, Clock clock) {
+    this.window = window;
+    this.maxMessages = maxMessages;
+    this.clock = clock;
+  }
+
+  private Session live(String sessionId) {
+    Session s = sessions.get(sessionId);
+    if (s != null && s.expiresAt <= clock.millis()) {
+      sessions.remove(sessionId, s);
+      return null;
+    }
+    return s;
+  }
+
+  @Override
+  public CompletionStage<Void> create(String sessionId, String userId, String owner) {
+    sessions.put(sessionId, new Session(userId, owner));
+    boolean sweep;
+    synchronized (this) {
+      sweep = ++createsSinceSweep >= SWEEP_EVERY_CREATES;
+      if (sweep) {
+        createsSinceSweep = 0;
+      }
+    }
+    if (sweep) {
+      long now = clock.millis();
+      sessions.values().removeIf(s -> s.expiresAt <= now);
+    }
+    return DONE;
+  }
+
+  @Override
+  public CompletionStage<SessionState> claim(String sessionId, String userId, String owner) {
+    Session s = live(sessionId);
+    if (s == null || !s.userId.equals(userId)) {
+      return CompletableFuture.completedFuture(SessionState.unknown());
+    }
+    synchronized (s) {
+      s.owner = owner;
+      s.expiresAt = Long.MAX_VALUE;
+      return CompletableFuture.completedFuture(new SessionState(true, s.seq, s.subscriptions));
+    }
+  }
+
+  @Override
+  public CompletionStage<AppendResult> append(String sessionId, String owner, byte[] message) {
+    Session s = live(sessionId);
+    if (s == null) {
+      return CompletableFuture.completedFuture(AppendResult.notOwner(null));
+    }
+    synchronized (s) {
+      if (!s.owner.equals(owner)) {
+        return CompletableFuture.completedFuture(AppendResult.notOwner(s.owner));
+      }
+      s.log.addLast(message);
+      if (s.log.size() > maxMessages) {
+        s.log.removeFirst();
+      }
+      return CompletableFuture.completedFuture(AppendResult.appended(++s.seq));
+    }
+  }
+
+  @Override
+  public CompletionStage<Backlog> read(String sessionId, long afterSeq) {
+    Session s = live(sessionId);
+    if (s == null) {
+      return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, List.of(), true));
+    }
+    synchronized (s) {
+      long first = s.seq - s.log.size() + 1;
+      if (afterSeq + 1 < first) {
+        return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, List.of(), true));
+      }
+      List<byte[]> out = new ArrayList<>();
+      long seq = first;
+      for (byte[] m : s.log) {
+        if (seq > afterSeq) {
+          out.add(m);
+        }
+        seq++;
+      }
+      return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, out, false));
+    }
+  }
+
+  @Override
+  public CompletionStage<Void> subscriptions(String sessionId, Set<String> topics) {
+    Session s = live(sessionId);
+    if (s != null) {
+      synchronized (s) {
+        s.subscriptions = Set.copyOf(topics);
+      }
+    }
+    return DONE;
+  }
+
+  @Override
+  public CompletionStage<Void> detach(String sessionId, String owner) {
+    Session s = live(sessionId);
+    if (s != null) {
+      synchronized (s) {
+        if (s.owner.equals(owner)) {
+          s.expiresAt = clock.millis() + window.toMillis();
+        }
+      }
+    }
+    return DONE;
+  }
+}

@@ -1,0 +1,59 @@
+package io.wsgateway.recovery;
+
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Keeps, per session, the counter of its message stream and its most recent messages, so that a
+ * client that reconnects within the recovery window gets exactly what it missed.
+ *
+ * <p>A session has one owner at a time (the instance and connection serving it); only the owner
+ * appends, which is how a session that moved to another instance is never written twice. Appends of
+ * one session complete in the order they were issued.
+ *
+ * <p>Implementations are thread-safe and never block; every stage fails with a {@link
+ * io.wsgateway.GatewayException} of code {@link io.wsgateway.ErrorCodes#INTERNAL} or a
+ * store-specific cause when the store cannot be reached. Memory is bounded by the per-session message
+ * limit and by expiry. The creator closes the store, after the gateways that use it.
+ */
+public interface RecoveryStore extends AutoCloseable {
+
+  /** Creates a new, empty session owned by {@code owner}. */
+  CompletionStage<Void> create(String sessionId, String userId, String owner);
+
+  /**
+   * Makes {@code owner} the owner of an existing session of {@code userId}, so the previous owner's
+   * appends fail from now on.
+   *
+   * @return the session's state, or {@link SessionState#unknown()} when it expired, never existed, or
+   *     belongs to another user
+   */
+  CompletionStage<SessionState> claim(String sessionId, String userId, String owner);
+
+  /**
+   * Appends one message (its frame without the {@code seq}, see the protocol) if {@code owner} still
+   * owns the session, and assigns it the next sequence number.
+   */
+  CompletionStage<AppendResult> append(String sessionId, String owner, byte[] message);
+
+  /**
+   * Reads the messages with sequence numbers after {@code afterSeq}, oldest first.
+   *
+   * @return the messages, or a backlog marked {@link Backlog#trimmed()} when some were already
+   *     dropped by the per-session limit
+   */
+  CompletionStage<Backlog> read(String sessionId, long afterSeq);
+
+  /** Records the session's topic subscriptions, restored on resume. */
+  CompletionStage<Void> subscriptions(String sessionId, Set<String> topics);
+
+  /**
+   * The session's connection closed: it is kept for the recovery window from now, then forgotten,
+   * unless claimed again.
+   */
+  CompletionStage<Void> detach(String sessionId, String owner);
+
+  /** Releases resources. Idempotent. */
+  @Override
+  default void close() {}
+}
