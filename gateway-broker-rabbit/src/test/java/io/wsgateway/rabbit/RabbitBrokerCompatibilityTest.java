@@ -1,7 +1,7 @@
 package io.wsgateway.rabbit;
 
 import io.wsgateway.broker.MessageBroker;
-import io.wsgateway.broker.MessageBrokerCompatibilityKit;
+import io.wsgateway.testkit.broker.MessageBrokerCompatibilityKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 

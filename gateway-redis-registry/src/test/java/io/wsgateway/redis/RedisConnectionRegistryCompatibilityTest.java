@@ -1,7 +1,7 @@
 package io.wsgateway.redis;
 
 import io.wsgateway.registry.ConnectionRegistry;
-import io.wsgateway.registry.ConnectionRegistryCompatibilityKit;
+import io.wsgateway.testkit.registry.ConnectionRegistryCompatibilityKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;

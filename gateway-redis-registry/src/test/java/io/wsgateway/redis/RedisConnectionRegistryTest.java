@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
 import io.wsgateway.registry.InstanceStatus;
-import io.wsgateway.registry.Polling;
 import io.wsgateway.registry.Presence;
-import io.wsgateway.registry.TestInstanceContext;
+import io.wsgateway.testkit.Await;
+import io.wsgateway.testkit.registry.TestInstanceContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,8 +85,8 @@ class RedisConnectionRegistryTest {
 
     doomed.close(); // heartbeats stop; nothing unregistered, no GONE
 
-    Polling.until("doomed instance dropped", () -> await(survivor.instancesOf("alice")),
-        Set.of("survivor")::equals, WAIT);
+    Await.until(WAIT, "doomed instance dropped", () -> await(survivor.instancesOf("alice")),
+        Set.of("survivor")::equals);
     assertEquals(new Presence("alice", 1, Set.of("survivor")), await(survivor.presence("alice")));
   }
 
@@ -108,15 +108,15 @@ class RedisConnectionRegistryTest {
     await(second.connect(after, "new-1", "alice"));
 
     assertEquals(new Presence("alice", 1, Set.of("gw-1")), await(after.presence("alice")));
-    Polling.until("observer counts only the successor's connection",
-        () -> await(observer.presence("alice")), p -> p.connections() == 1, WAIT);
+    Await.until(WAIT, "observer counts only the successor's connection",
+        () -> await(observer.presence("alice")), p -> p.connections() == 1);
     assertEquals(0, await(observer.presence("bob")).connections());
     // The successor's attach swept the predecessor's entries from Redis, not just hid them.
-    Polling.until("predecessor fields removed",
+    Await.until(WAIT, "predecessor fields removed",
         () -> support.redis.hkeys(RedisTestSupport.userKey(prefix, "alice")),
-        List.of("new-1")::equals, WAIT);
-    Polling.until("predecessor fields removed",
-        () -> support.redis.exists(RedisTestSupport.userKey(prefix, "bob")), n -> n == 0, WAIT);
+        List.of("new-1")::equals);
+    Await.until(WAIT, "predecessor fields removed",
+        () -> support.redis.exists(RedisTestSupport.userKey(prefix, "bob")), n -> n == 0);
   }
 
   @Test

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
-import io.wsgateway.registry.Polling;
 import io.wsgateway.registry.Presence;
-import io.wsgateway.registry.TestInstanceContext;
+import io.wsgateway.testkit.Await;
+import io.wsgateway.testkit.registry.TestInstanceContext;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -66,10 +66,10 @@ class RedisOutageTest {
 
       server.start(); // same port, empty data
 
-      Polling.until("resync after the outage", registry::resyncCount, n -> n >= 1, Duration.ofSeconds(15));
-      Presence p = Polling.until("user-3's connections back",
+      Await.until(Duration.ofSeconds(15), "resync after the outage", registry::resyncCount, n -> n >= 1);
+      Presence p = Await.until(Duration.ofSeconds(10), "user-3's connections back",
           () -> RedisConnectionRegistryTest.await(registry.presence("user-3")),
-          x -> x.connections() == 6, Duration.ofSeconds(10));
+          x -> x.connections() == 6);
       assertEquals(Set.of("gw-1"), p.instances());
       // Every live connection of the instance, including the one registered during the outage.
       int total = 0;

@@ -6,7 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
-import io.wsgateway.registry.Polling;
+import io.wsgateway.testkit.Await;
 
 /**
  * A private {@code redis-server} on a port of its own, without persistence, that a test may stop
@@ -37,8 +37,8 @@ final class RedisServerProcess implements AutoCloseable {
         .redirectErrorStream(true)
         .redirectOutput(new File("target/redis-server-" + port + ".log"))
         .start();
-    Polling.until("redis-server on port " + port + " accepts connections",
-        this::accepts, Boolean::booleanValue, Duration.ofSeconds(10));
+    Await.until(Duration.ofSeconds(10), "redis-server on port " + port + " accepts connections",
+        this::accepts, Boolean::booleanValue);
   }
 
   void stop() throws InterruptedException {

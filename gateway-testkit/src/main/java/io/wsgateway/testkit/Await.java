@@ -1,4 +1,4 @@
-package io.wsgateway.broker;
+package io.wsgateway.testkit;
 
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -6,43 +6,67 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * Waits for a condition by polling it against a deadline, and fails with the last value seen.
+ * Waits in tests: polls a condition against a deadline and fails with the last value seen, or waits
+ * for a {@link CompletionStage} to succeed or fail within a bound.
  *
- * <p>Tests use it instead of fixed sleeps: a fast broker passes at once, a slow one gets the whole
- * deadline, and a failure says what was observed. Stateless; call from any thread.
+ * <p>Tests use it instead of fixed sleeps: a fast implementation passes at once, a slow one gets the
+ * whole deadline, and a failure says what was observed. Stateless; call from any thread. Its methods
+ * block the calling (test) thread, never a thread of the implementation under test.
  */
 public final class Await {
 
-  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  // Short enough that a fast implementation is not slowed down, long enough that polling a remote
+  // store (a Redis round trip per sample) does not load it.
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private Await() {}
 
   /**
-   * Polls {@code value} until {@code condition} holds and returns that value.
+   * Samples {@code value} until {@code condition} holds and returns that sample. A sample that throws
+   * a {@link RuntimeException} counts as not yet (a store may be briefly unreachable while a test
+   * waits for it to recover); the last such exception is reported.
    *
-   * @throws AssertionError naming {@code what} and the last value seen if the deadline passes
+   * @throws AssertionError naming {@code what}, the last value seen and the last failure, if any,
+   *     once {@code timeout} has passed
    */
-  public static <T> T until(Duration timeout, String what, Supplier<T> value, Predicate<? super T> condition) {
+  public static <T> T until(
+      Duration timeout, String what, Supplier<T> value, Predicate<? super T> condition) {
     long deadline = System.nanoTime() + timeout.toNanos();
+    T last = null;
+    RuntimeException lastFailure = null;
     while (true) {
-      T last = value.get();
-      if (condition.test(last)) {
-        return last;
+      try {
+        last = value.get();
+        lastFailure = null;
+        if (condition.test(last)) {
+          return last;
+        }
+      } catch (RuntimeException e) {
+        lastFailure = e;
       }
       if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what + "; last value: " + last);
+        AssertionError error =
+            new AssertionError(
+                "timed out after " + timeout + " waiting for " + what + "; last value: " + last
+                    + (lastFailure == null ? "" : "; last failure: " + lastFailure));
+        if (lastFailure != null) {
+          error.initCause(lastFailure);
+        }
+        throw error;
       }
-      // Parking between polls is not a fixed sleep: the deadline, not the pause, bounds the wait.
-      java.util.concurrent.locks.LockSupport.parkNanos(POLL_NANOS);
+      // Parking between samples is not a fixed sleep: the deadline, not the pause, bounds the wait.
+      LockSupport.parkNanos(POLL_NANOS);
     }
   }
 
-  /** Polls until {@code condition} is true. */
-  public static void until(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+  /** Polls until {@code condition} is true; see {@link #until(Duration, String, Supplier, Predicate)}. */
+  public static void until(Duration timeout, String what, BooleanSupplier condition) {
     until(timeout, what, condition::getAsBoolean, Boolean::booleanValue);
   }
 
@@ -79,7 +103,7 @@ public final class Await {
       return unwrap(e.getCause());
     } catch (TimeoutException e) {
       throw new AssertionError(what + " neither failed nor succeeded within " + timeout
-          + " (a broker must never leave a stage hanging)", e);
+          + " (an SPI implementation must never leave a stage hanging)", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted waiting for " + what, e);

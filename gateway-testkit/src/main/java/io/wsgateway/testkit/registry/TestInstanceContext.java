@@ -1,5 +1,8 @@
-package io.wsgateway.registry;
+package io.wsgateway.testkit.registry;
 
+import io.wsgateway.registry.ConnectionRegistry;
+import io.wsgateway.registry.InstanceContext;
+import io.wsgateway.registry.RegisteredConnection;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;

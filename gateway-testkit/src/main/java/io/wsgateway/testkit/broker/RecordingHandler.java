@@ -1,5 +1,7 @@
-package io.wsgateway.broker;
+package io.wsgateway.testkit.broker;
 
+import io.wsgateway.broker.Envelope;
+import io.wsgateway.broker.EnvelopeHandler;
 import java.util.ArrayList;
 import java.util.List;
 

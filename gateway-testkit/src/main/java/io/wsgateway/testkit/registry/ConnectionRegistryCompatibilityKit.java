@@ -1,10 +1,14 @@
-package io.wsgateway.registry;
+package io.wsgateway.testkit.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wsgateway.registry.ConnectionRegistry;
+import io.wsgateway.registry.InstanceStatus;
+import io.wsgateway.registry.Presence;
+import io.wsgateway.testkit.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,8 +36,21 @@ import org.junit.jupiter.api.Test;
  * gateway processes would. Capabilities a registry lacks are declared by the {@code supports*}
  * methods, which skip the rule with a reason rather than fail it.
  *
+ * <p>To check your registry, add {@code io.wsgateway:gateway-testkit} with test scope and extend
+ * the kit in your test sources; JUnit runs every {@code @Nested} rule group against it:
+ *
+ * <pre>{@code
+ * class MyRegistryTest extends ConnectionRegistryCompatibilityKit {
+ *   @Override protected ConnectionRegistry newRegistry() { return MyRegistry.create(freshStore()); }
+ *   @Override protected ConnectionRegistry peerOf(ConnectionRegistry r) { return MyRegistry.create(sameStoreAs(r)); }
+ *   @Override protected boolean supportsLiveness() { return true; }
+ *   @Override protected void lapse(ConnectionRegistry handle, String instanceId) { ... }
+ * }
+ * }</pre>
+ *
  * <p>Each rule uses fresh registries that the kit closes after the rule. Instances always {@link
- * ConnectionRegistry#attach attach} before they register, as a gateway does.
+ * ConnectionRegistry#attach attach} before they register, as a gateway does. The kit runs on JUnit's
+ * test thread and blocks only it, waiting for the registry's stages within {@link #callTimeout()}.
  */
 public abstract class ConnectionRegistryCompatibilityKit {
 
@@ -126,11 +143,11 @@ public abstract class ConnectionRegistryCompatibilityKit {
 
   private Set<String> eventuallyInstancesOf(
       ConnectionRegistry handle, String userId, Set<String> expected) {
-    return Polling.until(
+    return Await.until(
+        propagation(),
         "instancesOf(" + userId + ") == " + expected,
         () -> await(handle.instancesOf(userId)),
-        expected::equals,
-        propagation());
+        expected::equals);
   }
 
   @Nested
@@ -328,11 +345,11 @@ public abstract class ConnectionRegistryCompatibilityKit {
 
       await(second.connect(peer, "c3", "alice"));
       assertEquals(new Presence("alice", 1, Set.of("instance-a")), await(peer.presence("alice")));
-      Polling.until(
+      Await.until(
+          propagation(),
           "presence(alice) through the first handle counts only the successor's connection",
           () -> await(registry.presence("alice")),
-          p -> p.connections() == 1,
-          propagation());
+          p -> p.connections() == 1);
     }
   }
 
@@ -350,11 +367,11 @@ public abstract class ConnectionRegistryCompatibilityKit {
       await(b.connect(peer, "c3", "alice"));
       await(b.connect(peer, "c4", "bob"));
 
-      Polling.until(
+      Await.until(
+          propagation(),
           "presence(alice)",
           () -> await(registry.presence("alice")),
-          new Presence("alice", 3, Set.of("instance-a", "instance-b"))::equals,
-          propagation());
+          new Presence("alice", 3, Set.of("instance-a", "instance-b"))::equals);
       assertEquals(new Presence("bob", 1, Set.of("instance-b")), await(registry.presence("bob")));
 
       await(a.disconnect(registry, "c1", "alice"));

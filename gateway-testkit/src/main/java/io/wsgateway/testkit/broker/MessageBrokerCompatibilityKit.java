@@ -1,4 +1,4 @@
-package io.wsgateway.broker;
+package io.wsgateway.testkit.broker;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,6 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.wsgateway.broker.BrokerEndpoint;
+import io.wsgateway.broker.BrokerException;
+import io.wsgateway.broker.Envelope;
+import io.wsgateway.broker.MessageBroker;
+import io.wsgateway.testkit.Await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +40,20 @@ import org.junit.jupiter.api.Test;
  * waits until the same envelope reached an instance that should get it, then sends a marker to the
  * silent instance and waits for that: an instance that was going to get the envelope would have had it
  * by then.
+ *
+ * <p>To check your broker, add {@code io.wsgateway:gateway-testkit} with test scope and extend the
+ * kit in your test sources; JUnit runs every {@code @Nested} rule group against it:
+ *
+ * <pre>{@code
+ * class MyBrokerTest extends MessageBrokerCompatibilityKit {
+ *   @Override protected MessageBroker newBroker() { return MyBroker.create(sharedBackend()); }
+ *   // Only if your broker fails sendToInstance to an unknown instance before returning:
+ *   @Override protected boolean detectsNoRouteBeforeReturning() { return true; }
+ * }
+ * }</pre>
+ *
+ * <p>The kit runs on JUnit's test thread and blocks only it; the broker's handlers are called on the
+ * broker's own threads and record into a thread-safe {@link RecordingHandler}.
  */
 public abstract class MessageBrokerCompatibilityKit {
 
