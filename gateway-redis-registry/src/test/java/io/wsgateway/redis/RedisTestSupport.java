@@ -35,6 +35,8 @@ final class RedisTestSupport implements AutoCloseable {
     return RedisRegistryOptions.builder()
         .uri(URI)
         .keyPrefix(prefix)
+        // CI shares two cores with Redis: a 1 s command timeout flaked under load.
+        .commandTimeout(Duration.ofSeconds(5))
         .heartbeatInterval(Duration.ofMillis(100))
         .heartbeatTtl(Duration.ofSeconds(2))
         .sweepInterval(Duration.ofSeconds(1));
