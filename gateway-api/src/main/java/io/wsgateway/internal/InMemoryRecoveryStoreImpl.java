@@ -4,6 +4,7 @@ import io.wsgateway.recovery.AppendResult;
 import io.wsgateway.recovery.Backlog;
 import io.wsgateway.recovery.RecoveryStore;
 import io.wsgateway.recovery.SessionState;
+import io.wsgateway.recovery.StoredMessage;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -35,7 +36,7 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
     final String userId;
     String owner;
     long seq;
-    final ArrayDeque<byte[]> log = new ArrayDeque<>();
+    final ArrayDeque<StoredMessage> log = new ArrayDeque<>();
     Set<String> subscriptions = Set.of();
     /** Epoch millis after which a detached session is forgotten; {@code Long.MAX_VALUE} while attached. */
     long expiresAt = Long.MAX_VALUE;
@@ -85,14 +86,15 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
       return CompletableFuture.completedFuture(SessionState.unknown());
     }
     synchronized (s) {
+      String previous = s.owner;
       s.owner = owner;
       s.expiresAt = Long.MAX_VALUE;
-      return CompletableFuture.completedFuture(new SessionState(true, s.seq, s.subscriptions));
+      return CompletableFuture.completedFuture(new SessionState(true, s.seq, s.subscriptions, previous));
     }
   }
 
   @Override
-  public CompletionStage<AppendResult> append(String sessionId, String owner, byte[] message) {
+  public CompletionStage<AppendResult> append(String sessionId, String owner, String messageId, byte[] message) {
     Session s = live(sessionId);
     if (s == null) {
       return CompletableFuture.completedFuture(AppendResult.notOwner(null));
@@ -101,7 +103,7 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
       if (!s.owner.equals(owner)) {
         return CompletableFuture.completedFuture(AppendResult.notOwner(s.owner));
       }
-      s.log.addLast(message);
+      s.log.addLast(new StoredMessage(messageId, message));
       if (s.log.size() > maxMessages) {
         s.log.removeFirst();
       }
@@ -120,9 +122,9 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
       if (afterSeq + 1 < first) {
         return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, List.of(), true));
       }
-      List<byte[]> out = new ArrayList<>();
+      List<StoredMessage> out = new ArrayList<>();
       long seq = first;
-      for (byte[] m : s.log) {
+      for (StoredMessage m : s.log) {
         if (seq > afterSeq) {
           out.add(m);
         }

@@ -33,8 +33,10 @@ public interface RecoveryStore extends AutoCloseable {
   /**
    * Appends one message (its frame without the {@code seq}, see the protocol) if {@code owner} still
    * owns the session, and assigns it the next sequence number.
+   *
+   * @param messageId the message's id, kept so a resumed session can drop copies that reach it twice
    */
-  CompletionStage<AppendResult> append(String sessionId, String owner, byte[] message);
+  CompletionStage<AppendResult> append(String sessionId, String owner, String messageId, byte[] message);
 
   /**
    * Reads the messages with sequence numbers after {@code afterSeq}, oldest first.
