@@ -17,7 +17,12 @@ public final class Envelope {
     /** {@code target} is a user id: deliver to each of that user's connections. */
     USER,
     /** {@code target} is a topic: deliver to each local subscriber. */
-    TOPIC
+    TOPIC,
+    /**
+     * {@code target} is a session id: the instance serving that session delivers {@code data} to it.
+     * Used when a session moved between instances; {@code data} is then a gateway-internal frame.
+     */
+    SESSION
   }
 
   private final String id;
@@ -51,6 +56,11 @@ public final class Envelope {
   /** An envelope for every subscriber of {@code topic}; parameters as in {@link #toUser}. */
   public static Envelope toTopic(String id, String topic, String from, byte[] data, String origin) {
     return new Envelope(id, Kind.TOPIC, topic, from, data, origin);
+  }
+
+  /** An envelope for one session, wherever it is served now; parameters as in {@link #toUser}. */
+  public static Envelope toSession(String id, String sessionId, byte[] data, String origin) {
+    return new Envelope(id, Kind.SESSION, sessionId, null, data, origin);
   }
 
   /** Unique message id. */

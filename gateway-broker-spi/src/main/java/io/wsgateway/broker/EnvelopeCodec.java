@@ -84,9 +84,11 @@ public final class EnvelopeCodec {
           throw new IllegalArgumentException("envelope payload length: " + length);
         }
         byte[] data = in.readNBytes(length);
-        batch.add(kinds[kind] == Envelope.Kind.USER
-            ? Envelope.toUser(id, target, from, data, origin)
-            : Envelope.toTopic(id, target, from, data, origin));
+        batch.add(switch (kinds[kind]) {
+          case USER -> Envelope.toUser(id, target, from, data, origin);
+          case TOPIC -> Envelope.toTopic(id, target, from, data, origin);
+          case SESSION -> Envelope.toSession(id, target, data, origin);
+        });
       }
       return batch;
     } catch (IOException truncated) {

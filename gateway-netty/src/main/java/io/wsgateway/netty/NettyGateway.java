@@ -9,6 +9,7 @@ import io.wsgateway.auth.Authorizer;
 import io.wsgateway.broker.InProcessBroker;
 import io.wsgateway.broker.MessageBroker;
 import io.wsgateway.netty.internal.GatewayImpl;
+import io.wsgateway.recovery.RecoveryStore;
 import io.wsgateway.registry.ConnectionRegistry;
 import io.wsgateway.registry.InMemoryConnectionRegistry;
 import java.util.ArrayList;
@@ -47,6 +48,7 @@ public final class NettyGateway {
     private MessageBroker broker;
     private final List<GatewayListener> listeners = new ArrayList<>();
     private MessageHandler messageHandler;
+    private RecoveryStore recovery;
     private final Map<String, HttpRoute> routes = new LinkedHashMap<>();
 
     private Builder() {}
@@ -88,6 +90,17 @@ public final class NettyGateway {
      */
     public Builder broker(MessageBroker broker) {
       this.broker = Objects.requireNonNull(broker, "broker");
+      return this;
+    }
+
+    /**
+     * Enables session recovery: every message of a session is kept in {@code store} (bounded by its
+     * window and per-session limit), so a client that reconnects with its session and last seq, to any
+     * instance sharing the store, resumes without a gap. Default: none (resume requests are answered
+     * {@code "resumed":false}). The gateway does not close the store.
+     */
+    public Builder recovery(RecoveryStore store) {
+      this.recovery = Objects.requireNonNull(store, "store");
       return this;
     }
 
@@ -137,7 +150,7 @@ public final class NettyGateway {
       return new GatewayImpl(options, authenticator, authorizer,
           ownsRegistry ? InMemoryConnectionRegistry.create() : registry, ownsRegistry,
           ownsBroker ? InProcessBroker.create() : broker, ownsBroker,
-          List.copyOf(listeners), messageHandler, routes);
+          List.copyOf(listeners), messageHandler, routes, recovery);
     }
   }
 }

@@ -27,6 +27,10 @@ import io.wsgateway.GatewayException;
 import io.wsgateway.Principal;
 import io.wsgateway.netty.GatewayOptions;
 import io.wsgateway.netty.SlowConsumerPolicy;
+import io.wsgateway.recovery.Backlog;
+import io.wsgateway.recovery.RecoveryStore;
+import io.wsgateway.recovery.SessionState;
+import io.wsgateway.recovery.StoredMessage;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -44,12 +48,16 @@ import org.slf4j.LoggerFactory;
  * sequenced messages. All mutable state is confined to the channel's event loop, except the fields
  * marked volatile or concurrent, which other threads read.
  */
-final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Connection {
+final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Connection, SessionSink {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
   private static final int MAX_NAME_LENGTH = 256;
   /** Bound of messages held while the registry confirms a new connection (normally milliseconds). */
   private static final int MAX_BEFORE_WELCOME = 1024;
+  /** Bound of messages held behind a gap in store-assigned seqs. */
+  private static final int MAX_OUT_OF_ORDER = 4096;
+  /** Message ids a resumed session remembers to drop copies that arrive twice during a handover. */
+  private static final int RECENT_IDS = 128;
   /** How long a client may take to answer our close frame before the socket is closed anyway. */
   private static final int CLOSE_HANDSHAKE_TIMEOUT_SECONDS = 5;
 
@@ -57,14 +65,30 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private final GatewayOptions options;
   private final Channel channel;
   private final String id;
-  private final String sessionId;
+  private final String owner;
+  /** The session asked to resume ({@code session} query parameter), or {@code null}. */
+  private final String resumeSession;
+  private final long resumeLastSeq;
+  private volatile String sessionId;
+  /** Whether the session is open in the recovery store (new or resumed), so it survives a disconnect. */
+  private volatile boolean sessionOpen;
   private final Set<String> subscriptions = ConcurrentHashMap.newKeySet();
   private volatile Principal principal;
   private volatile boolean open = true;
 
   // Event-loop confined state.
   private ChannelHandlerContext ctx;
-  private long seq;
+  /** Highest seq assigned to this session so far (by the store, or here without one). */
+  private long lastAssigned;
+  /** The seq the next frame on the wire carries: frames leave strictly in seq order. */
+  private long nextToWrite = 1;
+  /** Messages whose seq came back ahead of an earlier one still being appended. */
+  private java.util.TreeMap<Long, byte[]> outOfOrder;
+  /** Whether appends go to the recovery store; false without one, or after it failed. */
+  private boolean recoverable;
+  /** Ids of recent messages, kept by resumed sessions, which may be sent the same message twice. */
+  private String[] recentIds;
+  private int recentPos;
   private long lastReadNanos;
   private double rateTokens;
   private long rateRefilledNanos;
@@ -73,7 +97,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
    * Messages that arrived before the welcome frame was written (the connection is routable locally
    * before the registry confirms it): the welcome is always the first frame.
    */
-  private java.util.ArrayDeque<byte[]> beforeWelcome = new java.util.ArrayDeque<>();
+  private java.util.ArrayDeque<Pending> beforeWelcome = new java.util.ArrayDeque<>();
+
+  private record Pending(String messageId, byte[] prefix) {}
   private boolean closing;
   private int closeCode = CloseCodes.ABNORMAL;
   private String closeReason = "connection dropped";
@@ -83,13 +109,18 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   private final Runnable flushTask = this::flushNow;
 
-  ConnectionHandler(GatewayImpl gateway, Channel channel, Principal principal) {
+  ConnectionHandler(GatewayImpl gateway, Channel channel, Principal principal, String resumeSession,
+      long resumeLastSeq) {
     this.gateway = gateway;
     this.options = gateway.options();
     this.channel = channel;
     this.principal = principal;
     this.id = Ids.random();
+    this.owner = gateway.instanceId() + "/" + id;
     this.sessionId = Ids.random();
+    this.resumeSession = resumeSession;
+    this.resumeLastSeq = resumeLastSeq;
+    this.recoverable = gateway.recovery() != null;
     this.rateTokens = options.clientMessagesPerSecond();
   }
 
@@ -105,19 +136,115 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     long pingNanos = options.pingInterval().toNanos();
     heartbeat = channel.eventLoop().scheduleAtFixedRate(this::heartbeat, pingNanos, pingNanos, TimeUnit.NANOSECONDS);
     scheduleExpiry();
-    gateway.onConnected(this).whenComplete((ignored, error) -> onEventLoop(this::welcome));
+    gateway.onConnected(this).whenComplete((ignored, error) -> onEventLoop(this::openSession));
   }
 
-  private void welcome() {
+  /** Opens the session: resumes the requested one when the store has it, else starts a new one. */
+  private void openSession() {
+    RecoveryStore store = gateway.recovery();
+    if (store == null) {
+      welcome(resumeSession == null ? null : Boolean.FALSE, resumeSession == null ? null : "recovery_disabled");
+      return;
+    }
+    if (resumeSession == null) {
+      startFresh(null);
+      return;
+    }
+    store.claim(resumeSession, userId(), owner).whenComplete((state, error) -> onEventLoop(() -> {
+      if (closing) {
+        return;
+      }
+      if (error != null) {
+        log.warn("connection {}: resume of {} failed: {}", id, resumeSession, error.toString());
+        startFresh("store_unavailable");
+      } else if (!state.known()) {
+        startFresh("unknown_session");
+      } else if (resumeLastSeq > state.lastSeq()) {
+        startFresh("invalid_last_seq");
+      } else {
+        gateway.notifyClaimed(state.previousOwner(), resumeSession);
+        store.read(resumeSession, resumeLastSeq).whenComplete((backlog, readError) -> onEventLoop(() -> {
+          if (closing) {
+            return;
+          }
+          long expected = state.lastSeq() - resumeLastSeq;
+          if (readError != null) {
+            startFresh("store_unavailable");
+          } else if (backlog.trimmed() || backlog.messages().size() != expected) {
+            startFresh("trimmed");
+          } else {
+            resume(state, backlog);
+          }
+        }));
+      }
+    }));
+  }
+
+  private void startFresh(String reason) {
+    gateway.recovery().create(sessionId, userId(), owner).whenComplete((v, error) -> onEventLoop(() -> {
+      if (error != null) {
+        log.warn("connection {}: session not recoverable, store failed: {}", id, error.toString());
+        recoverable = false;
+      } else {
+        sessionOpen = true;
+        gateway.onSessionOpened(this);
+      }
+      welcome(resumeSession == null ? null : Boolean.FALSE, reason);
+    }));
+  }
+
+  private void resume(SessionState state, Backlog backlog) {
+    sessionId = resumeSession;
+    recentIds = new String[RECENT_IDS];
+    lastAssigned = state.lastSeq();
+    nextToWrite = resumeLastSeq + 1;
+    sessionOpen = true;
+    gateway.onSessionOpened(this);
+    writeWelcome(Boolean.TRUE, null);
+    long seq = backlog.firstSeq();
+    for (StoredMessage m : backlog.messages()) {
+      remember(m.id());
+      writeSequenced(seq++, m.frame());
+    }
+    for (String topic : state.subscriptions()) {
+      gateway.subscribe(this, topic);
+    }
+    releaseHeld();
+  }
+
+  private void welcome(Boolean resumed, String reason) {
+    writeWelcome(resumed, reason);
+    releaseHeld();
+  }
+
+  private void writeWelcome(Boolean resumed, String reason) {
     Principal p = principal;
     Instant expiresAt = p.expiresAt();
     writeText(Protocol.welcome(sessionId, id, p.userId(), gateway.instanceId(), options.pingInterval().toMillis(),
-        expiresAt == null ? null : expiresAt.toEpochMilli()), "welcome");
-    java.util.ArrayDeque<byte[]> early = beforeWelcome;
+        expiresAt == null ? null : expiresAt.toEpochMilli(), resumed, reason), "welcome");
+  }
+
+  private void releaseHeld() {
+    java.util.ArrayDeque<Pending> early = beforeWelcome;
     beforeWelcome = null;
-    for (byte[] prefix : early) {
-      writeMessage(prefix);
+    for (Pending m : early) {
+      writeMessage(m.messageId(), m.prefix());
     }
+  }
+
+  /** Records a message id; false if it was seen recently (a second copy during a handover). */
+  private boolean remember(String messageId) {
+    if (recentIds == null) {
+      return true;
+    }
+    for (String seen : recentIds) {
+      if (messageId.equals(seen)) {
+        return false;
+      }
+    }
+    recentIds[recentPos] = messageId;
+    recentPos = (recentPos + 1) % recentIds.length;
+    return true;
   }
 
   // ---- Connection ----
@@ -138,6 +265,19 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   }
 
   @Override
+  public String userId() {
+    return principal.userId();
+  }
+
+  String owner() {
+    return owner;
+  }
+
+  boolean isSessionOpen() {
+    return sessionOpen;
+  }
+
+  @Override
   public InetSocketAddress remoteAddress() {
     return (InetSocketAddress) channel.remoteAddress();
   }
@@ -147,7 +287,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     return Set.copyOf(subscriptions);
   }
 
-  Set<String> liveSubscriptions() {
+  @Override
+  public Set<String> liveSubscriptions() {
     return subscriptions;
   }
 
@@ -195,18 +336,19 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   // ---- delivery ----
 
   /**
-   * Delivers one message of this session's stream: assigns the next seq on the event loop so the
-   * order of seq and the order on the wire are the same.
+   * Delivers one message of this session's stream. The seq is assigned on the event loop (or by the
+   * recovery store, in issue order) and frames leave in seq order.
    */
-  void deliver(byte[] prefix) {
+  @Override
+  public void deliver(String messageId, byte[] prefix) {
     if (channel.eventLoop().inEventLoop()) {
-      writeMessage(prefix);
+      writeMessage(messageId, prefix);
     } else {
-      channel.eventLoop().execute(() -> writeMessage(prefix));
+      channel.eventLoop().execute(() -> writeMessage(messageId, prefix));
     }
   }
 
-  private void writeMessage(byte[] prefix) {
+  private void writeMessage(String messageId, byte[] prefix) {
     if (closing) {
       return;
     }
@@ -215,10 +357,64 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
         closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true);
         return;
       }
-      beforeWelcome.add(prefix);
+      beforeWelcome.add(new Pending(messageId, prefix));
       return;
     }
-    long n = ++seq;
+    if (!remember(messageId)) {
+      return;
+    }
+    if (!recoverable || !sessionOpen) {
+      writeSequenced(++lastAssigned, prefix);
+      return;
+    }
+    gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> onEventLoop(() -> {
+      if (error != null) {
+        // Without the store the session cannot be resumed, but the client still gets every message.
+        log.warn("connection {}: recovery store failed, session {} no longer recoverable: {}", id, sessionId,
+            error.toString());
+        recoverable = false;
+        writeSequenced(++lastAssigned, prefix);
+      } else if (!result.appended()) {
+        // The session was resumed on another connection: hand the message over and let this one go.
+        if (result.owner() != null) {
+          gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+        }
+        sessionOpen = false;
+        closeWith(CloseCodes.CLOSED_BY_HOST, "session resumed elsewhere", false);
+      } else if (!recoverable) {
+        writeSequenced(++lastAssigned, prefix);
+      } else {
+        lastAssigned = Math.max(lastAssigned, result.seq());
+        writeSequenced(result.seq(), prefix);
+      }
+    }));
+  }
+
+  /** Writes frames strictly in seq order, holding any that arrive ahead of a gap. */
+  private void writeSequenced(long seq, byte[] prefix) {
+    if (seq < nextToWrite) {
+      return;
+    }
+    if (seq > nextToWrite) {
+      if (outOfOrder == null) {
+        outOfOrder = new java.util.TreeMap<>();
+      }
+      outOfOrder.put(seq, prefix);
+      if (outOfOrder.size() > MAX_OUT_OF_ORDER) {
+        closeWith(CloseCodes.INTERNAL_ERROR, "message sequence gap", true);
+      }
+      return;
+    }
+    writeFrame(nextToWrite++, prefix);
+    while (outOfOrder != null && !outOfOrder.isEmpty() && outOfOrder.firstKey() == nextToWrite) {
+      writeFrame(nextToWrite++, outOfOrder.pollFirstEntry().getValue());
+    }
+  }
+
+  private void writeFrame(long n, byte[] prefix) {
+    if (closing) {
+      return;
+    }
     if (!channel.isWritable() && !admitWhileUnwritable()) {
       return;
     }
@@ -366,6 +562,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }
   }
 
+  /** Keeps the session's subscriptions in the store so a resume restores them. */
+  private void saveSubscriptions() {
+    if (recoverable && sessionOpen) {
+      gateway.recovery().subscriptions(sessionId, Set.copyOf(subscriptions)).exceptionally(e -> null);
+    }
+  }
+
   private boolean takeRateToken() {
     long now = System.nanoTime();
     int rate = options.clientMessagesPerSecond();
@@ -403,14 +606,20 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
           "subscription limit of " + options.maxSubscriptionsPerConnection() + " reached"));
       return;
     }
-    gateway.subscribe(this, f.topic()).whenComplete((v, e) -> answer(f.id(), e));
+    gateway.subscribe(this, f.topic()).whenComplete((v, e) -> {
+      saveSubscriptions();
+      answer(f.id(), e);
+    });
   }
 
   private void onUnsubscribe(ClientFrame f) {
     if (!validName(f, "topic", f.topic())) {
       return;
     }
-    gateway.unsubscribe(this, f.topic()).whenComplete((v, e) -> answer(f.id(), e));
+    gateway.unsubscribe(this, f.topic()).whenComplete((v, e) -> {
+      saveSubscriptions();
+      answer(f.id(), e);
+    });
   }
 
   private void onPublish(ClientFrame f) {

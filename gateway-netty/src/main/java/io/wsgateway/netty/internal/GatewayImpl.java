@@ -38,6 +38,7 @@ import io.wsgateway.broker.MessageBroker;
 import io.wsgateway.netty.GatewayOptions;
 import io.wsgateway.registry.ConnectionRegistry;
 import io.wsgateway.registry.InstanceContext;
+import io.wsgateway.recovery.RecoveryStore;
 import io.wsgateway.registry.InstanceStatus;
 import io.wsgateway.registry.Presence;
 import io.wsgateway.registry.RegisteredConnection;
@@ -83,8 +84,14 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   private final MessageHandler messageHandler;
   private final Map<String, HttpRoute> routes;
 
+  private final RecoveryStore recovery;
   private final Map<String, ConnectionHandler> connections = new ConcurrentHashMap<>();
-  private final Map<String, Set<ConnectionHandler>> byUser = new ConcurrentHashMap<>();
+  /** Where each user's sessions are delivered: live connections and, with recovery, detached sessions. */
+  private final Map<String, Set<SessionSink>> byUser = new ConcurrentHashMap<>();
+  /** Live connections by session id, for messages forwarded from a session's previous instance. */
+  private final Map<String, ConnectionHandler> sessions = new ConcurrentHashMap<>();
+  /** Disconnected sessions kept for their recovery window, by session id. */
+  private final Map<String, DetachedSession> detached = new ConcurrentHashMap<>();
   private final Map<String, TopicState> topics = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> pendingUnbinds = new ConcurrentHashMap<>();
   /** Per-user connection slots in use, counted from authentication on so racing handshakes see them. */
@@ -108,13 +115,14 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   /** Local subscribers of one topic, and the broker binding they wait on. */
   private static final class TopicState {
-    final Set<ConnectionHandler> subscribers = ConcurrentHashMap.newKeySet();
+    final Set<SessionSink> subscribers = ConcurrentHashMap.newKeySet();
     CompletableFuture<Void> bound;
   }
 
   public GatewayImpl(GatewayOptions options, Authenticator authenticator, Authorizer authorizer,
       ConnectionRegistry registry, boolean ownsRegistry, MessageBroker broker, boolean ownsBroker,
-      List<GatewayListener> listeners, MessageHandler messageHandler, Map<String, HttpRoute> routes) {
+      List<GatewayListener> listeners, MessageHandler messageHandler, Map<String, HttpRoute> routes,
+      RecoveryStore recovery) {
     this.options = options;
     this.instanceId = options.instanceId() != null ? options.instanceId() : Ids.instance();
     this.authenticator = authenticator;
@@ -126,6 +134,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     this.listener = CompositeListener.of(listeners);
     this.messageHandler = messageHandler;
     this.routes = Map.copyOf(routes);
+    this.recovery = recovery;
     this.handshakerFactory = new WebSocketServerHandshakerFactory(options.path(), null,
         WebSocketDecoderConfig.newBuilder()
             .maxFramePayloadLength(options.maxMessageSize())
@@ -221,6 +230,12 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     for (ConnectionHandler c : connections.values()) {
       c.close(CloseCodes.GOING_AWAY, CloseCodes.REASON_SHUTDOWN);
     }
+    awaitCondition(connections::isEmpty, Duration.ofSeconds(6));
+    // Sessions resumed elsewhere tell us so; until then this instance keeps them (bounded wait).
+    awaitCondition(detached::isEmpty, options.handoverTimeout());
+    for (DetachedSession session : List.copyOf(detached.values())) {
+      session.end();
+    }
     awaitQuietly(registry.setInstanceStatus(instanceId, InstanceStatus.GONE));
     shutdownQuietly();
   }
@@ -240,6 +255,14 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
     if (ownsRegistry) {
       registry.close();
+    }
+  }
+
+  /** Waits, on the closing thread, until {@code condition} holds or {@code timeout} passes. */
+  private static void awaitCondition(java.util.function.BooleanSupplier condition, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+      java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
     }
   }
 
@@ -376,6 +399,10 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     return listener;
   }
 
+  RecoveryStore recovery() {
+    return recovery;
+  }
+
   boolean hasMessageHandler() {
     return messageHandler != null;
   }
@@ -492,7 +519,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   CompletionStage<Void> onConnected(ConnectionHandler c) {
     releaseAdmission();
     connections.put(c.id(), c);
-    byUser.computeIfAbsent(c.principal().userId(), u -> ConcurrentHashMap.newKeySet()).add(c);
+    byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet()).add(c);
     listener.onConnected(c);
     return registry.register(new RegisteredConnection(c.id(), c.principal().userId(), instanceId))
         .exceptionally(e -> {
@@ -506,19 +533,19 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     if (connections.remove(c.id()) == null) {
       return;
     }
-    String userId = c.principal().userId();
+    String userId = c.userId();
     releaseUser(userId);
-    byUser.computeIfPresent(userId, (u, set) -> {
-      set.remove(c);
-      return set.isEmpty() ? null : set;
-    });
-    for (String topic : c.liveSubscriptions()) {
-      unsubscribe(c, topic);
+    sessions.remove(c.sessionId(), c);
+    RegisteredConnection registration = new RegisteredConnection(c.id(), userId, instanceId);
+    if (recovery != null && c.isSessionOpen() && state != GatewayState.STOPPED) {
+      detach(c, registration);
+    } else {
+      removeSink(c);
+      registry.unregister(registration).exceptionally(e -> {
+        log.debug("registry could not unregister connection {}: {}", c.id(), e.toString());
+        return null;
+      });
     }
-    registry.unregister(new RegisteredConnection(c.id(), userId, instanceId)).exceptionally(e -> {
-      log.debug("registry could not unregister connection {}: {}", c.id(), e.toString());
-      return null;
-    });
     listener.onDisconnected(c, code, reason);
     Drain d = activeDrain;
     if (d != null) {
@@ -526,11 +553,118 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
   }
 
+  /**
+   * Keeps a disconnected session for the recovery window: it takes the connection's place for routing
+   * and topics, and appends to the store what arrives for it.
+   */
+  private void detach(ConnectionHandler c, RegisteredConnection registration) {
+    DetachedSession d = new DetachedSession(this, recovery, c.sessionId(), c.userId(), c.owner(), registration,
+        c.liveSubscriptions());
+    detached.put(d.sessionId(), d);
+    byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet()).add(d);
+    for (String topic : d.liveSubscriptions()) {
+      TopicState st = topics.get(topic);
+      if (st != null) {
+        st.subscribers.add(d);
+      }
+    }
+    byUser.computeIfPresent(c.userId(), (u, set) -> {
+      set.remove(c);
+      return set.isEmpty() ? null : set;
+    });
+    for (String topic : c.liveSubscriptions()) {
+      TopicState st = topics.get(topic);
+      if (st != null) {
+        st.subscribers.remove(c);
+      }
+    }
+    recovery.detach(d.sessionId(), d.owner()).exceptionally(e -> {
+      log.warn("session {}: could not start its recovery window: {}", d.sessionId(), e.toString());
+      return null;
+    });
+    if (group != null && !group.isShuttingDown()) {
+      d.expireAfter(group.next().schedule(d::end, options.recoveryWindow().toNanos(), TimeUnit.NANOSECONDS));
+    }
+  }
+
+  /** A detached session ended (claimed elsewhere, expired, or shutdown): stop routing to it here. */
+  void onDetachedEnded(DetachedSession d) {
+    detached.remove(d.sessionId(), d);
+    removeSink(d);
+    registry.unregister(d.registration()).exceptionally(e -> {
+      log.debug("registry could not unregister session {}: {}", d.sessionId(), e.toString());
+      return null;
+    });
+  }
+
+  private void removeSink(SessionSink sink) {
+    byUser.computeIfPresent(sink.userId(), (u, set) -> {
+      set.remove(sink);
+      return set.isEmpty() ? null : set;
+    });
+    for (String topic : List.copyOf(sink.liveSubscriptions())) {
+      unsubscribe(sink, topic);
+    }
+  }
+
+  /** A connection's session is open (new or resumed): forwarded messages for it may arrive here. */
+  void onSessionOpened(ConnectionHandler c) {
+    sessions.put(c.sessionId(), c);
+  }
+
+  /**
+   * Sends a message of {@code sessionId} to the instance that now owns the session ({@code owner} is
+   * {@code instanceId/connectionId}).
+   */
+  void forwardToSession(String owner, String sessionId, String messageId, byte[] prefix) {
+    String instance = instanceOf(owner);
+    if (instance.equals(instanceId)) {
+      ConnectionHandler live = sessions.get(sessionId);
+      if (live != null) {
+        live.deliver(messageId, prefix);
+      }
+      return;
+    }
+    endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, prefix, instanceId))
+        .exceptionally(e -> {
+          log.warn("session {}: could not forward message {} to {}: {}", sessionId, messageId, instance, e.toString());
+          return null;
+        });
+  }
+
+  /** Tells a session's previous owner that it was resumed here, so it stops keeping it. */
+  void notifyClaimed(String previousOwner, String sessionId) {
+    if (previousOwner == null) {
+      return;
+    }
+    String instance = instanceOf(previousOwner);
+    if (instance.equals(instanceId)) {
+      DetachedSession d = detached.get(sessionId);
+      if (d != null && d.owner().equals(previousOwner)) {
+        d.end();
+      }
+      return;
+    }
+    endpoint.sendToInstance(instance, Envelope.toSession(Ids.random(), sessionId, CLAIMED, instanceId))
+        .exceptionally(e -> null); // the previous owner may be gone; its session then simply expires
+  }
+
+  /** An empty SESSION envelope: "this session was resumed elsewhere". */
+  private static final byte[] CLAIMED = new byte[0];
+
+  private static String instanceOf(String owner) {
+    int slash = owner.lastIndexOf('/');
+    return slash < 0 ? owner : owner.substring(0, slash);
+  }
+
   @Override
   public Collection<RegisteredConnection> liveConnections() {
     List<RegisteredConnection> live = new ArrayList<>(connections.size());
     for (ConnectionHandler c : connections.values()) {
-      live.add(new RegisteredConnection(c.id(), c.principal().userId(), instanceId));
+      live.add(new RegisteredConnection(c.id(), c.userId(), instanceId));
+    }
+    for (DetachedSession d : detached.values()) {
+      live.add(d.registration());
     }
     return live;
   }
@@ -546,7 +680,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
     byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
-    int local = deliverLocally(toUser, prefix);
+    String messageId = Ids.random();
+    int local = deliverLocally(toUser, messageId, prefix);
     return registry.instancesOf(toUser).handle((instances, error) -> {
       if (error != null) {
         Throwable cause = unwrap(error);
@@ -558,7 +693,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       List<CompletableFuture<Boolean>> sends = new ArrayList<>(instances.size());
       for (String instance : instances) {
         if (!instance.equals(instanceId)) {
-          Envelope envelope = Envelope.toUser(Ids.random(), toUser, fromUser, data, instanceId);
+          Envelope envelope = Envelope.toUser(messageId, toUser, fromUser, data, instanceId);
           sends.add(sendToInstance(instance, envelope));
         }
       }
@@ -618,14 +753,14 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
-  private int deliverLocally(String userId, byte[] prefix) {
-    Set<ConnectionHandler> targets = byUser.get(userId);
+  private int deliverLocally(String userId, String messageId, byte[] prefix) {
+    Set<SessionSink> targets = byUser.get(userId);
     if (targets == null) {
       return 0;
     }
     int n = 0;
-    for (ConnectionHandler c : targets) {
-      c.deliver(prefix);
+    for (SessionSink sink : targets) {
+      sink.deliver(messageId, prefix);
       n++;
     }
     return n;
@@ -633,14 +768,31 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   @Override
   public void onEnvelope(Envelope envelope) {
-    if (envelope.kind() == Envelope.Kind.USER) {
-      deliverLocally(envelope.target(), Protocol.messagePrefix(envelope.from(), null, envelope.data()));
-    } else {
-      TopicState st = topics.get(envelope.target());
-      if (st != null) {
-        byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
-        for (ConnectionHandler c : st.subscribers) {
-          c.deliver(prefix);
+    switch (envelope.kind()) {
+      case USER -> deliverLocally(envelope.target(), envelope.id(),
+          Protocol.messagePrefix(envelope.from(), null, envelope.data()));
+      case TOPIC -> {
+        TopicState st = topics.get(envelope.target());
+        if (st != null) {
+          byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
+          for (SessionSink sink : st.subscribers) {
+            sink.deliver(envelope.id(), prefix);
+          }
+        }
+      }
+      case SESSION -> {
+        if (envelope.data().length == 0) {
+          DetachedSession d = detached.get(envelope.target());
+          if (d != null) {
+            d.end();
+          }
+        } else {
+          ConnectionHandler live = sessions.get(envelope.target());
+          if (live != null) {
+            live.deliver(envelope.id(), envelope.data());
+          } else {
+            log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
+          }
         }
       }
     }
@@ -648,6 +800,10 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   @Override
   public void onIngress(Envelope envelope) {
+    if (envelope.kind() == Envelope.Kind.SESSION) {
+      onEnvelope(envelope);
+      return;
+    }
     CompletionStage<Void> routed = envelope.kind() == Envelope.Kind.USER
         ? routeToUser(envelope.target(), envelope.from(), envelope.data())
         : publish(envelope.target(), envelope.from(), envelope.data());
@@ -660,7 +816,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   // ---- topics ----
 
-  CompletionStage<Void> subscribe(ConnectionHandler c, String topic) {
+  CompletionStage<Void> subscribe(SessionSink c, String topic) {
     if (!c.liveSubscriptions().add(topic)) {
       TopicState st = topics.get(topic);
       return st == null ? DONE : st.bound;
@@ -683,7 +839,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     });
   }
 
-  CompletionStage<Void> unsubscribe(ConnectionHandler c, String topic) {
+  CompletionStage<Void> unsubscribe(SessionSink c, String topic) {
     c.liveSubscriptions().remove(topic);
     topics.computeIfPresent(topic, (t, st) -> {
       st.subscribers.remove(c);

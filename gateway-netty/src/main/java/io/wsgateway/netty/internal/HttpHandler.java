@@ -43,6 +43,10 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final String RETRY_AFTER_SECONDS = "5";
 
   static final String ADMIN_STATE_PATH = "/admin/state";
+  /** Query parameters of a resuming client: its session id and the last seq it received. */
+  static final String SESSION_PARAM = "session";
+  static final String LAST_SEQ_PARAM = "last_seq";
+  private static final java.util.regex.Pattern SESSION_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
   static final String ADMIN_DRAIN_PATH = "/admin/drain";
 
   private final GatewayImpl gateway;
@@ -169,6 +173,23 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           "instance at its limit of " + gateway.options().maxConnections() + " connections");
       return;
     }
+    String resumeSession = query.parameters().containsKey(SESSION_PARAM) ? first(query, SESSION_PARAM) : null;
+    long resumeLastSeq = 0;
+    if (resumeSession != null) {
+      String lastSeq = first(query, LAST_SEQ_PARAM);
+      try {
+        resumeLastSeq = lastSeq == null ? 0 : Long.parseLong(lastSeq);
+      } catch (NumberFormatException e) {
+        resumeLastSeq = -1;
+      }
+      if (!SESSION_ID.matcher(resumeSession).matches() || resumeLastSeq < 0) {
+        gateway.releaseAdmission();
+        reject(ctx, req, HttpResponseStatus.BAD_REQUEST, "invalid_resume",
+            "session must be 1-64 of [A-Za-z0-9_-] and last_seq an integer >= 0");
+        return;
+      }
+    }
+    long lastSeqFinal = resumeLastSeq;
     upgrading = true;
     cancelTimeout();
     RequestView view = new RequestView(req, query, (InetSocketAddress) ctx.channel().remoteAddress());
@@ -177,13 +198,15 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     ctx.channel().config().setAutoRead(false);
     try {
       gateway.authenticator().authenticate(view).whenComplete((result, error) ->
-          ctx.executor().execute(() -> afterAuthentication(ctx, handshakeRequest, result, error)));
+          ctx.executor().execute(() -> afterAuthentication(ctx, handshakeRequest, result, error, resumeSession,
+              lastSeqFinal)));
     } catch (RuntimeException e) {
-      afterAuthentication(ctx, handshakeRequest, null, e);
+      afterAuthentication(ctx, handshakeRequest, null, e, resumeSession, lastSeqFinal);
     }
   }
 
-  private void afterAuthentication(ChannelHandlerContext ctx, FullHttpRequest req, AuthResult result, Throwable error) {
+  private void afterAuthentication(ChannelHandlerContext ctx, FullHttpRequest req, AuthResult result, Throwable error,
+      String resumeSession, long resumeLastSeq) {
     boolean admittedSlotUsed = false;
     try {
       ctx.channel().config().setAutoRead(true);
@@ -211,7 +234,8 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
         return;
       }
-      ConnectionHandler connection = new ConnectionHandler(gateway, ctx.channel(), result.principal());
+      ConnectionHandler connection = new ConnectionHandler(gateway, ctx.channel(), result.principal(),
+          resumeSession, resumeLastSeq);
       int max = gateway.options().maxMessageSize();
       ctx.pipeline().addAfter(ctx.name(), "ws-utf8", new Utf8FrameValidator(true));
       ctx.pipeline().addAfter("ws-utf8", "ws-aggregator", new WebSocketFrameAggregator(max));
@@ -233,6 +257,11 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         gateway.releaseAdmission();
       }
     }
+  }
+
+  private static String first(QueryStringDecoder query, String name) {
+    java.util.List<String> values = query.parameters().get(name);
+    return values == null || values.isEmpty() ? null : values.get(0);
   }
 
   private void reject(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String code,

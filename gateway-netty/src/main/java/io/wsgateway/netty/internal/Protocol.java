@@ -159,7 +159,7 @@ final class Protocol {
   }
 
   static String welcome(String session, String connection, String user, String instance, long heartbeatMs,
-      Long expiresAtMs) {
+      Long expiresAtMs, Boolean resumed, String reason) {
     StringBuilder b = new StringBuilder(160);
     b.append("{\"type\":\"welcome\",\"session\":");
     appendString(b, session);
@@ -172,6 +172,13 @@ final class Protocol {
     b.append(",\"heartbeat_ms\":").append(heartbeatMs);
     if (expiresAtMs != null) {
       b.append(",\"expires_at\":").append(expiresAtMs.longValue());
+    }
+    if (resumed != null) {
+      b.append(",\"resumed\":").append(resumed.booleanValue());
+    }
+    if (reason != null) {
+      b.append(",\"reason\":");
+      appendString(b, reason);
     }
     return b.append('}').toString();
   }

@@ -1,0 +1,105 @@
+package io.wsgateway.netty.internal;
+
+import io.netty.util.concurrent.ScheduledFuture;
+import io.wsgateway.recovery.AppendResult;
+import io.wsgateway.recovery.RecoveryStore;
+import io.wsgateway.registry.RegisteredConnection;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A session whose connection closed, kept for the recovery window: it stays registered and
+ * subscribed, and appends what it receives to the recovery store, so the client finds it there when
+ * it resumes, here or elsewhere. Once another instance claims the session, what still arrives here is
+ * forwarded to the new owner and the detached session ends.
+ */
+final class DetachedSession implements SessionSink {
+
+  private static final Logger log = LoggerFactory.getLogger(DetachedSession.class);
+
+  private final GatewayImpl gateway;
+  private final RecoveryStore store;
+  private final String sessionId;
+  private final String userId;
+  private final String owner;
+  private final RegisteredConnection registration;
+  private final Set<String> subscriptions;
+  private final AtomicBoolean ended = new AtomicBoolean();
+  private volatile ScheduledFuture<?> expiry;
+
+  DetachedSession(GatewayImpl gateway, RecoveryStore store, String sessionId, String userId, String owner,
+      RegisteredConnection registration, Set<String> subscriptions) {
+    this.gateway = gateway;
+    this.store = store;
+    this.sessionId = sessionId;
+    this.userId = userId;
+    this.owner = owner;
+    this.registration = registration;
+    this.subscriptions = ConcurrentHashMap.newKeySet();
+    this.subscriptions.addAll(subscriptions);
+  }
+
+  void expireAfter(ScheduledFuture<?> timer) {
+    this.expiry = timer;
+  }
+
+  @Override
+  public String sessionId() {
+    return sessionId;
+  }
+
+  @Override
+  public String userId() {
+    return userId;
+  }
+
+  @Override
+  public Set<String> liveSubscriptions() {
+    return subscriptions;
+  }
+
+  RegisteredConnection registration() {
+    return registration;
+  }
+
+  String owner() {
+    return owner;
+  }
+
+  boolean isEnded() {
+    return ended.get();
+  }
+
+  @Override
+  public void deliver(String messageId, byte[] prefix) {
+    store.append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> {
+      if (error != null) {
+        log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
+      } else if (!result.appended()) {
+        onNotOwner(result, messageId, prefix);
+      }
+    });
+  }
+
+  private void onNotOwner(AppendResult result, String messageId, byte[] prefix) {
+    if (result.owner() != null) {
+      gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+    }
+    end();
+  }
+
+  /** Stops receiving for the session here: unsubscribes, unregisters, forgets it. Idempotent. */
+  void end() {
+    if (!ended.compareAndSet(false, true)) {
+      return;
+    }
+    ScheduledFuture<?> timer = expiry;
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    gateway.onDetachedEnded(this);
+  }
+}

@@ -1,0 +1,25 @@
+package io.wsgateway.netty.internal;
+
+import java.util.Set;
+
+/**
+ * Where this instance delivers a session's messages: its live connection, or, after a disconnect
+ * with recovery on, the session's history in the recovery store until the client resumes.
+ */
+interface SessionSink {
+
+  String sessionId();
+
+  String userId();
+
+  /** The topics the session subscribes to (live view). */
+  Set<String> liveSubscriptions();
+
+  /**
+   * Delivers one message of the session's stream; may be called from any thread.
+   *
+   * @param messageId the message id, unique per message (not per copy)
+   * @param prefix the message frame up to {@code "seq":}
+   */
+  void deliver(String messageId, byte[] prefix);
+}
