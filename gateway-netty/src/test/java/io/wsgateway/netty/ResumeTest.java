@@ -185,7 +185,12 @@ class ResumeTest {
     }
     long expectSeq = lastSeq + 1;
     while (got.size() < 100) {
-      JsonNode m = resumed.next("message");
+      JsonNode m;
+      try {
+        m = resumed.next("message");
+      } catch (AssertionError e) {
+        throw new AssertionError("after resume from seq " + lastSeq + " got " + got.size() + ": " + got, e);
+      }
       assertEquals(expectSeq++, m.path("seq").asLong());
       got.add(m.path("data").asInt());
     }

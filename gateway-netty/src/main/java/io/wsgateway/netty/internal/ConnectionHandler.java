@@ -150,6 +150,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       startFresh(null);
       return;
     }
+    // Listen for the session before claiming it: once claimed, the previous owner forwards what it
+    // still receives, and that must find this connection (it is held until the backlog is written).
+    gateway.onSessionOpening(resumeSession, this);
     store.claim(resumeSession, userId(), owner).whenComplete((state, error) -> onEventLoop(() -> {
       if (closing) {
         return;
@@ -181,6 +184,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   }
 
   private void startFresh(String reason) {
+    if (resumeSession != null) {
+      gateway.onSessionAbandoned(resumeSession, this);
+    }
     gateway.recovery().create(sessionId, userId(), owner).whenComplete((v, error) -> onEventLoop(() -> {
       if (error != null) {
         log.warn("connection {}: session not recoverable, store failed: {}", id, error.toString());
@@ -350,6 +356,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   private void writeMessage(String messageId, byte[] prefix) {
     if (closing) {
+      if (recoverable && sessionOpen) {
+        // The socket is going, the session is not: keep the message for the client's resume.
+        keepForResume(messageId, prefix);
+      }
       return;
     }
     if (beforeWelcome != null) {
@@ -388,6 +398,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
         writeSequenced(result.seq(), prefix);
       }
     }));
+  }
+
+  private void keepForResume(String messageId, byte[] prefix) {
+    gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> {
+      if (error != null) {
+        log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
+      } else if (!result.appended() && result.owner() != null) {
+        gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+      }
+    });
   }
 
   /** Writes frames strictly in seq order, holding any that arrive ahead of a gap. */

@@ -13,8 +13,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A session whose connection closed, kept for the recovery window: it stays registered and
  * subscribed, and appends what it receives to the recovery store, so the client finds it there when
- * it resumes, here or elsewhere. Once another instance claims the session, what still arrives here is
- * forwarded to the new owner and the detached session ends.
+ * it resumes, here or elsewhere. Once another connection claims the session, it stops being routable
+ * here, and for a short grace period what is still in flight to this instance is forwarded to the new
+ * owner (which drops copies it already has) before the detached session ends.
  */
 final class DetachedSession implements SessionSink {
 
@@ -28,6 +29,9 @@ final class DetachedSession implements SessionSink {
   private final RegisteredConnection registration;
   private final Set<String> subscriptions;
   private final AtomicBoolean ended = new AtomicBoolean();
+  private final AtomicBoolean moved = new AtomicBoolean();
+  /** The owner that resumed the session, once it did: deliveries are forwarded there. */
+  private volatile String newOwner;
   private volatile ScheduledFuture<?> expiry;
 
   DetachedSession(GatewayImpl gateway, RecoveryStore store, String sessionId, String userId, String owner,
@@ -75,6 +79,11 @@ final class DetachedSession implements SessionSink {
 
   @Override
   public void deliver(String messageId, byte[] prefix) {
+    String forwardTo = newOwner;
+    if (forwardTo != null) {
+      gateway.forwardToSession(forwardTo, sessionId, messageId, prefix);
+      return;
+    }
     store.append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> {
       if (error != null) {
         log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
@@ -85,10 +94,23 @@ final class DetachedSession implements SessionSink {
   }
 
   private void onNotOwner(AppendResult result, String messageId, byte[] prefix) {
-    if (result.owner() != null) {
-      gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+    if (result.owner() == null) {
+      end();
+      return;
     }
-    end();
+    movedTo(result.owner());
+    gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+  }
+
+  /**
+   * The session was resumed by {@code owner} (an {@code instanceId/connectionId}, or just the instance
+   * id): stop being routable here, forward what is still in flight, end after the grace period.
+   */
+  void movedTo(String owner) {
+    newOwner = owner;
+    if (moved.compareAndSet(false, true)) {
+      gateway.onDetachedMoved(this);
+    }
   }
 
   /** Stops receiving for the session here: unsubscribes, unregisters, forgets it. Idempotent. */

@@ -587,10 +587,31 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
   }
 
-  /** A detached session ended (claimed elsewhere, expired, or shutdown): stop routing to it here. */
+  /** A detached session ended (expired, or shutdown): stop routing to it here. */
   void onDetachedEnded(DetachedSession d) {
     detached.remove(d.sessionId(), d);
     removeSink(d);
+    unregister(d);
+  }
+
+  /**
+   * A detached session was resumed elsewhere: new lookups stop naming this instance at once, while
+   * envelopes already on their way here are forwarded for a grace period, then it ends.
+   */
+  void onDetachedMoved(DetachedSession d) {
+    detached.remove(d.sessionId(), d);
+    unregister(d);
+    if (group != null && !group.isShuttingDown()) {
+      d.expireAfter(group.next().schedule(d::end, MOVED_GRACE_MILLIS, TimeUnit.MILLISECONDS));
+    } else {
+      d.end();
+    }
+  }
+
+  /** How long a resumed-elsewhere session keeps forwarding in-flight messages to its new owner. */
+  private static final long MOVED_GRACE_MILLIS = 5_000;
+
+  private void unregister(DetachedSession d) {
     registry.unregister(d.registration()).exceptionally(e -> {
       log.debug("registry could not unregister session {}: {}", d.sessionId(), e.toString());
       return null;
@@ -605,6 +626,16 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     for (String topic : List.copyOf(sink.liveSubscriptions())) {
       unsubscribe(sink, topic);
     }
+  }
+
+  /** A connection is about to claim {@code sessionId}: messages forwarded for it must reach it. */
+  void onSessionOpening(String sessionId, ConnectionHandler c) {
+    sessions.put(sessionId, c);
+  }
+
+  /** The connection did not resume {@code sessionId} after all. */
+  void onSessionAbandoned(String sessionId, ConnectionHandler c) {
+    sessions.remove(sessionId, c);
   }
 
   /** A connection's session is open (new or resumed): forwarded messages for it may arrive here. */
@@ -640,8 +671,9 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     String instance = instanceOf(previousOwner);
     if (instance.equals(instanceId)) {
       DetachedSession d = detached.get(sessionId);
-      if (d != null && d.owner().equals(previousOwner)) {
-        d.end();
+      ConnectionHandler resumedHere = sessions.get(sessionId);
+      if (d != null && d.owner().equals(previousOwner) && resumedHere != null) {
+        d.movedTo(resumedHere.owner());
       }
       return;
     }
@@ -783,8 +815,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       case SESSION -> {
         if (envelope.data().length == 0) {
           DetachedSession d = detached.get(envelope.target());
-          if (d != null) {
-            d.end();
+          if (d != null && envelope.origin() != null) {
+            d.movedTo(envelope.origin());
           }
         } else {
           ConnectionHandler live = sessions.get(envelope.target());
