@@ -17,7 +17,9 @@ import java.util.function.Supplier;
  * <p>Thread-safe: every method may be called from any thread. No method blocks except {@link
  * #close()}, which waits briefly for the close frame and for a client-owned event loop group to
  * stop. All I/O, timers and {@link ClientListener} calls run on one event loop thread of the client;
- * there is no thread per client. Whoever builds a client closes it.
+ * there is no thread per client. Returned stages complete on that thread too, so dependent actions
+ * must not block it (use the {@code ...Async} variants to move work elsewhere). Whoever builds a
+ * client closes it.
  *
  * <h2>Delivery</h2>
  * A message is delivered only if its {@code seq} is the last delivered one plus one. Duplicates are
