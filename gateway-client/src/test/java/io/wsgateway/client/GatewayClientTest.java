@@ -157,27 +157,44 @@ class GatewayClientTest {
     String firstSession = c.sessionId();
 
     CONNECTIONS.get("kicked").close(4002, "kicked by test");
-    Await.until("reconnected with a new session", () -> c.state() == ClientState.CONNECTED
-        && !firstSession.equals(c.sessionId()));
-    // Today's server does not resume: the client says so, starts numbering again and re-subscribes.
-    Await.until("resume_failed reported", () -> r.errorCount(ClientException.RESUME_FAILED) == 1);
-    assertTrue(r.errors.contains("resume_failed: unsupported"), r.errors.toString());
+    Await.until("reconnected", () -> c.state() == ClientState.CONNECTED && r.states.contains("RECONNECTING->CONNECTED"));
     assertTrue(r.errors.stream().anyMatch(e -> e.startsWith("connection_lost: closed by the server: 4002")),
         r.errors.toString());
-    assertEquals(0, c.lastSeq());
-    assertTrue(r.states.containsAll(List.of("CONNECTED->RECONNECTING", "RECONNECTING->CONNECTED")), r.states.toString());
+    if (firstSession.equals(c.sessionId())) {
+      // The server resumed: numbering continues and nothing is reported.
+      assertEquals(0, r.errorCount(ClientException.RESUME_FAILED), r.errors.toString());
+    } else {
+      // A new session (today's server does not resume): the client says so and starts numbering again.
+      assertEquals(1, r.errorCount(ClientException.RESUME_FAILED), r.errors.toString());
+      assertEquals(0, c.lastSeq());
+    }
 
-    // The re-subscription is in place once a publish reaches the client again (the resubscribe ack may lag).
-    Await.until("topic message after re-subscribe", () -> {
+    // Subscriptions survive either way (restored by the server or re-subscribed by the client; the
+    // re-subscribe ack may lag, hence the repeated publish).
+    Await.until("topic message after the reconnect", () -> {
       sender.publish("news", "\"again\"");
       return r.data().contains("\"again\"");
     });
     await(sender.send("kicked", "2"));
     Await.until("direct message on the new connection", () -> r.data().contains("2"));
-    // Whatever arrived, the application saw each seq of a session once, in order.
-    List<Long> seqs = r.messages.stream().map(ClientMessage::seq).toList();
-    assertEquals(1L, seqs.get(0));
-    assertEquals(LongStream.rangeClosed(1, seqs.size() - 1).boxed().toList(), seqs.subList(1, seqs.size()));
+    assertEquals(1, r.data().stream().filter("1"::equals).count(), "delivered once: " + r.data());
+    assertEquals(1, r.data().stream().filter("2"::equals).count(), "delivered once: " + r.data());
+    assertInOrderPerSession(r.messages.stream().map(ClientMessage::seq).toList(), r.errorCount(ClientException.RESUME_FAILED));
+  }
+
+  /** Each seq is the previous plus one, except a restart at 1 where a resume failed. */
+  static void assertInOrderPerSession(List<Long> seqs, long failedResumes) {
+    long restarts = 0;
+    long previous = 0;
+    for (long seq : seqs) {
+      if (seq == 1 && previous != 0) {
+        restarts++;
+      } else {
+        assertEquals(previous + 1, seq, "seqs " + seqs);
+      }
+      previous = seq;
+    }
+    assertTrue(restarts <= failedResumes, "seqs " + seqs + " restart " + restarts + " times, resume failed " + failedResumes);
   }
 
   @Test
