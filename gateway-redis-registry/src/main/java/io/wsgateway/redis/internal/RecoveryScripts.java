@@ -45,13 +45,15 @@ final class RecoveryScripts {
    * detached session keeps its window: the log takes the hash's remaining TTL.
    */
   static final Script APPEND = new Script(
-      "local o = redis.call('HGET', KEYS[1], 'owner')\n"
-          + "if not o then return {0} end\n"
-          + "if o ~= ARGV[1] then return {0, o} end\n"
+      "local h = redis.call('HMGET', KEYS[1], 'owner', 'detached')\n"
+          + "if not h[1] then return {0} end\n"
+          + "if h[1] ~= ARGV[1] then return {0, h[1]} end\n"
           + "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
-          + "redis.call('RPUSH', KEYS[2], ARGV[2])\n"
-          + "redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)\n"
-          + "if redis.call('HEXISTS', KEYS[1], 'detached') == 1 then\n"
+          + "local max = tonumber(ARGV[3])\n"
+          + "if redis.call('RPUSH', KEYS[2], ARGV[2]) > max then\n"
+          + "  redis.call('LTRIM', KEYS[2], -max, -1)\n"
+          + "end\n"
+          + "if h[2] then\n"
           + "  local ttl = redis.call('PTTL', KEYS[1])\n"
           + "  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end\n"
           + "else\n"
