@@ -233,6 +233,10 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
       String sessionId,
       Function<R, T> decode,
       byte[]... args) {
+    if (closed.get()) {
+      return CompletableFuture.failedFuture(
+          new GatewayException(ErrorCodes.INTERNAL, "recovery store unavailable: closed"));
+    }
     CompletableFuture<T> out = new CompletableFuture<>();
     try {
       script.<R>run(redis, type, keys(sessionId), args).whenComplete((v, e) -> {
@@ -271,7 +275,10 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
     return new byte[][] {hash, logKey};
   }
 
-  /** Lettuce failures (timeouts, connection loss, rejected commands) become {@code internal}. */
+  /**
+   * Every failure of the Redis path becomes {@code internal}: Lettuce's (timeouts, connection loss,
+   * rejected commands) and whatever its executors throw while shutting down.
+   */
   static Throwable translate(Throwable e) {
     Throwable cause = e;
     while ((cause instanceof CompletionException || cause instanceof ExecutionException)
@@ -281,11 +288,8 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
     if (cause instanceof GatewayException) {
       return cause;
     }
-    if (cause instanceof RedisException) {
-      return new GatewayException(
-          ErrorCodes.INTERNAL, "recovery store unavailable: " + cause.getMessage(), cause);
-    }
-    return cause;
+    return new GatewayException(
+        ErrorCodes.INTERNAL, "recovery store unavailable: " + cause.getMessage(), cause);
   }
 
   static byte[] encodeEntry(String id, byte[] frame) {
