@@ -20,6 +20,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * Sessions in a map; each session's record is guarded by its own monitor. Detached sessions expire
  * lazily: every operation that finds one past its deadline forgets it, and {@link #create} sweeps
  * now and then so abandoned sessions do not pile up.
+ *
+ * <p>Expiry is decided and the record marked {@code gone} only under the record's monitor, and every
+ * operation checks it there: otherwise a claim could revive a record that a concurrent sweep is
+ * removing, and report a session that the next call no longer finds.
  */
 public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
 
@@ -40,6 +44,8 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
     Set<String> subscriptions = Set.of();
     /** Epoch millis after which a detached session is forgotten; {@code Long.MAX_VALUE} while attached. */
     long expiresAt = Long.MAX_VALUE;
+    /** Removed from the map (expired or replaced by a create); operations holding it treat it as absent. */
+    boolean gone;
 
     Session(String userId, String owner) {
       this.userId = userId;
@@ -53,18 +59,27 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
     this.clock = clock;
   }
 
-  private Session live(String sessionId) {
-    Session s = sessions.get(sessionId);
-    if (s != null && s.expiresAt <= clock.millis()) {
-      sessions.remove(sessionId, s);
-      return null;
+  /** Whether {@code s} is still the live record of {@code sessionId}; forgets it if expired. Hold its monitor. */
+  private boolean alive(String sessionId, Session s) {
+    if (s.gone) {
+      return false;
     }
-    return s;
+    if (s.expiresAt <= clock.millis()) {
+      s.gone = true;
+      sessions.remove(sessionId, s);
+      return false;
+    }
+    return true;
   }
 
   @Override
   public CompletionStage<Void> create(String sessionId, String userId, String owner) {
-    sessions.put(sessionId, new Session(userId, owner));
+    Session old = sessions.put(sessionId, new Session(userId, owner));
+    if (old != null) {
+      synchronized (old) {
+        old.gone = true;
+      }
+    }
     boolean sweep;
     synchronized (this) {
       sweep = ++createsSinceSweep >= SWEEP_EVERY_CREATES;
@@ -73,19 +88,25 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
       }
     }
     if (sweep) {
-      long now = clock.millis();
-      sessions.values().removeIf(s -> s.expiresAt <= now);
+      for (Map.Entry<String, Session> e : sessions.entrySet()) {
+        synchronized (e.getValue()) {
+          alive(e.getKey(), e.getValue());
+        }
+      }
     }
     return DONE;
   }
 
   @Override
   public CompletionStage<SessionState> claim(String sessionId, String userId, String owner) {
-    Session s = live(sessionId);
+    Session s = sessions.get(sessionId);
     if (s == null || !s.userId.equals(userId)) {
       return CompletableFuture.completedFuture(SessionState.unknown());
     }
     synchronized (s) {
+      if (!alive(sessionId, s)) {
+        return CompletableFuture.completedFuture(SessionState.unknown());
+      }
       String previous = s.owner;
       s.owner = owner;
       s.expiresAt = Long.MAX_VALUE;
@@ -95,11 +116,14 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
 
   @Override
   public CompletionStage<AppendResult> append(String sessionId, String owner, String messageId, byte[] message) {
-    Session s = live(sessionId);
+    Session s = sessions.get(sessionId);
     if (s == null) {
       return CompletableFuture.completedFuture(AppendResult.notOwner(null));
     }
     synchronized (s) {
+      if (!alive(sessionId, s)) {
+        return CompletableFuture.completedFuture(AppendResult.notOwner(null));
+      }
       if (!s.owner.equals(owner)) {
         return CompletableFuture.completedFuture(AppendResult.notOwner(s.owner));
       }
@@ -113,11 +137,14 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
 
   @Override
   public CompletionStage<Backlog> read(String sessionId, long afterSeq) {
-    Session s = live(sessionId);
+    Session s = sessions.get(sessionId);
     if (s == null) {
       return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, List.of(), true));
     }
     synchronized (s) {
+      if (!alive(sessionId, s)) {
+        return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, List.of(), true));
+      }
       long first = s.seq - s.log.size() + 1;
       if (afterSeq + 1 < first) {
         return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, List.of(), true));
@@ -136,10 +163,12 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
 
   @Override
   public CompletionStage<Void> subscriptions(String sessionId, Set<String> topics) {
-    Session s = live(sessionId);
+    Session s = sessions.get(sessionId);
     if (s != null) {
       synchronized (s) {
-        s.subscriptions = Set.copyOf(topics);
+        if (alive(sessionId, s)) {
+          s.subscriptions = Set.copyOf(topics);
+        }
       }
     }
     return DONE;
@@ -147,10 +176,10 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
 
   @Override
   public CompletionStage<Void> detach(String sessionId, String owner) {
-    Session s = live(sessionId);
+    Session s = sessions.get(sessionId);
     if (s != null) {
       synchronized (s) {
-        if (s.owner.equals(owner)) {
+        if (alive(sessionId, s) && s.owner.equals(owner)) {
           s.expiresAt = clock.millis() + window.toMillis();
         }
       }

@@ -47,8 +47,8 @@ final class Flusher {
 
   /** {@code commands}, with a {@link #flushSoon()} after every command it issues. */
   @SuppressWarnings("unchecked")
-  RedisClusterAsyncCommands<String, String> wrap(RedisClusterAsyncCommands<String, String> commands) {
-    return (RedisClusterAsyncCommands<String, String>) Proxy.newProxyInstance(
+  <K, V> RedisClusterAsyncCommands<K, V> wrap(RedisClusterAsyncCommands<K, V> commands) {
+    return (RedisClusterAsyncCommands<K, V>) Proxy.newProxyInstance(
         Flusher.class.getClassLoader(),
         new Class<?>[] {RedisClusterAsyncCommands.class},
         (proxy, method, args) -> {
