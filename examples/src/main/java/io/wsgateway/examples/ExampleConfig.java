@@ -27,6 +27,8 @@ final class ExampleConfig {
   static final String RABBIT_PREFIX = "GATEWAY_RABBIT_PREFIX";
   static final String DRAIN_SPREAD_MS = "GATEWAY_DRAIN_SPREAD_MS";
   static final String DRAIN_DEADLINE_MS = "GATEWAY_DRAIN_DEADLINE_MS";
+  static final String RECOVERY = "GATEWAY_RECOVERY";
+  static final String RECOVERY_WINDOW_MS = "GATEWAY_RECOVERY_WINDOW_MS";
 
   static final int DEFAULT_PORT = 8080;
   static final String DEFAULT_HOST = "0.0.0.0";
@@ -52,6 +54,8 @@ final class ExampleConfig {
     flags.put("--rabbit-prefix", RABBIT_PREFIX);
     flags.put("--drain-spread-ms", DRAIN_SPREAD_MS);
     flags.put("--drain-deadline-ms", DRAIN_DEADLINE_MS);
+    flags.put("--recovery", RECOVERY);
+    flags.put("--recovery-window-ms", RECOVERY_WINDOW_MS);
     FLAGS = java.util.Collections.unmodifiableMap(flags);
   }
 
@@ -81,6 +85,10 @@ final class ExampleConfig {
   final long drainSpreadMs;
   /** Drain deadline, in ms. */
   final long drainDeadlineMs;
+  /** Whether sessions are kept for resume (in Redis when configured, else in memory). */
+  final boolean recovery;
+  /** Recovery window, in ms. */
+  final long recoveryWindowMs;
 
   private ExampleConfig(Map<String, String> env) {
     this.host = value(env, HOST, DEFAULT_HOST);
@@ -106,6 +114,15 @@ final class ExampleConfig {
     this.rabbitPrefix = value(env, RABBIT_PREFIX, null);
     this.drainSpreadMs = millis(env, DRAIN_SPREAD_MS, io.wsgateway.DrainOptions.DEFAULT_RECONNECT_SPREAD.toMillis());
     this.drainDeadlineMs = millis(env, DRAIN_DEADLINE_MS, io.wsgateway.DrainOptions.DEFAULT_DEADLINE.toMillis());
+    String recoveryValue = value(env, RECOVERY, "on");
+    if (!recoveryValue.equals("on") && !recoveryValue.equals("off")) {
+      throw new IllegalArgumentException(RECOVERY + ": " + recoveryValue + " (expected: on or off)");
+    }
+    this.recovery = recoveryValue.equals("on");
+    this.recoveryWindowMs = millis(env, RECOVERY_WINDOW_MS, io.wsgateway.recovery.InMemoryRecoveryStore.DEFAULT_WINDOW.toMillis());
+    if (recoveryWindowMs == 0) {
+      throw new IllegalArgumentException(RECOVERY_WINDOW_MS + ": 0 (expected: > 0)");
+    }
     if (drainDeadlineMs <= drainSpreadMs) {
       throw new IllegalArgumentException(DRAIN_DEADLINE_MS + ": " + drainDeadlineMs + " (expected: > "
           + DRAIN_SPREAD_MS + " " + drainSpreadMs + ")");

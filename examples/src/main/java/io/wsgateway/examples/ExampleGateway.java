@@ -8,6 +8,10 @@ import io.wsgateway.rabbit.RabbitBroker;
 import io.wsgateway.rabbit.RabbitBrokerOptions;
 import io.wsgateway.redis.RedisConnectionRegistry;
 import io.wsgateway.redis.RedisRegistryOptions;
+import io.wsgateway.redis.RedisRecoveryOptions;
+import io.wsgateway.redis.RedisRecoveryStore;
+import io.wsgateway.recovery.InMemoryRecoveryStore;
+import io.wsgateway.recovery.RecoveryStore;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import io.wsgateway.GatewayException;
@@ -143,12 +147,21 @@ public final class ExampleGateway {
     // First, so that a registry or broker that cannot be had fails before anything else happens.
     ConnectionRegistry registry = registryFrom(config);
     MessageBroker broker = null;
+    RecoveryStore recovery = null;
     try {
       broker = brokerFrom(config);
-      Gateway gateway = build(config).registry(registry).broker(broker).build();
+      recovery = recoveryFrom(config);
+      NettyGateway.Builder builder = build(config).registry(registry).broker(broker);
+      if (recovery != null) {
+        builder.recovery(recovery);
+      }
+      Gateway gateway = builder.build();
       gateway.start();
-      return new Running(gateway, registry, broker, config);
+      return new Running(gateway, registry, broker, recovery, config);
     } catch (RuntimeException e) {
+      if (recovery != null) {
+        recovery.close();
+      }
       if (broker != null) {
         broker.close();
       }
@@ -169,6 +182,7 @@ public final class ExampleGateway {
     if (config.adminPort != null) {
       options.adminPort(config.adminPort);
     }
+    options.recoveryWindow(Duration.ofMillis(config.recoveryWindowMs));
     // With RabbitMQ, client frames of custom types go to backends through wsgateway.upstream.
     options.forwardUpstream(config.rabbitUri != null);
 
@@ -235,6 +249,25 @@ public final class ExampleGateway {
     return InProcessBroker.create();
   }
 
+  /**
+   * The recovery store: Redis when {@code GATEWAY_REDIS_URI} is set, otherwise in memory; {@code null}
+   * when {@code GATEWAY_RECOVERY=off}.
+   */
+  static RecoveryStore recoveryFrom(ExampleConfig config) {
+    if (!config.recovery) {
+      return null;
+    }
+    Duration window = Duration.ofMillis(config.recoveryWindowMs);
+    if (config.redisUri != null) {
+      RedisRecoveryOptions.Builder options = RedisRecoveryOptions.builder().uri(config.redisUri).window(window);
+      if (config.redisPrefix != null) {
+        options.keyPrefix(config.redisPrefix);
+      }
+      return RedisRecoveryStore.create(options.build());
+    }
+    return InMemoryRecoveryStore.create(window, InMemoryRecoveryStore.DEFAULT_MAX_MESSAGES, Clock.systemUTC());
+  }
+
   // ---- output ----
 
   private static void warnDevMode() {
@@ -278,13 +311,16 @@ public final class ExampleGateway {
     private final Gateway gateway;
     private final ConnectionRegistry registry;
     private final MessageBroker broker;
+    private final RecoveryStore recovery;
     private final ExampleConfig config;
     private final CountDownLatch closed = new CountDownLatch(1);
 
-    private Running(Gateway gateway, ConnectionRegistry registry, MessageBroker broker, ExampleConfig config) {
+    private Running(Gateway gateway, ConnectionRegistry registry, MessageBroker broker, RecoveryStore recovery,
+        ExampleConfig config) {
       this.gateway = gateway;
       this.registry = registry;
       this.broker = broker;
+      this.recovery = recovery;
       this.config = config;
     }
 
@@ -357,6 +393,9 @@ public final class ExampleGateway {
         } finally {
           try {
             broker.close();
+            if (recovery != null) {
+              recovery.close();
+            }
           } finally {
             registry.close();
             closed.countDown();
