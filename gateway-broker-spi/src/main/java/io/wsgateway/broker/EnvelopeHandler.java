@@ -14,8 +14,14 @@ public interface EnvelopeHandler {
   /**
    * An envelope arrived from backend ingress: it is addressed to a user or topic but not yet routed
    * to an instance, so the receiving gateway routes it. Default: treat as {@link #onEnvelope}.
+   *
+   * @return completes when the envelope was routed; a broker acknowledges the ingress message then.
+   *     Failing with a {@link BrokerException} of reason {@link BrokerException.Reason#UNAVAILABLE}
+   *     asks the broker to hand the message to another consumer (once); any other failure means the
+   *     handler gave up on it (and reported why).
    */
-  default void onIngress(Envelope envelope) {
+  default java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
     onEnvelope(envelope);
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
   }
 }

@@ -89,8 +89,8 @@ final class ClusterFixture implements AutoCloseable {
           }
 
           @Override
-          public void onIngress(Envelope envelope) {
-            handler.onIngress(envelope);
+          public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+            return handler.onIngress(envelope);
           }
         });
       }

@@ -763,12 +763,34 @@ final class RabbitEndpoint implements BrokerEndpoint {
         getChannel().basicReject(delivery.getDeliveryTag(), false);
         return;
       }
+      java.util.concurrent.CompletionStage<Void> routed;
       try {
-        handler.onIngress(envelope);
+        routed = handler.onIngress(envelope);
       } catch (RuntimeException e) {
         log.error("instance {}: ingress handler failed for {}", instanceId, envelope, e);
+        getChannel().basicAck(delivery.getDeliveryTag(), false);
+        return;
       }
-      getChannel().basicAck(delivery.getDeliveryTag(), false);
+      // Acknowledge only once routed: a message this instance could not route goes to another
+      // consumer once (requeue), rather than being lost because this instance was stopping.
+      Channel channel = getChannel();
+      long deliveryTag = delivery.getDeliveryTag();
+      boolean redelivered = delivery.isRedeliver();
+      routed.whenComplete((v, error) -> {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            ? error.getCause() : error;
+        try {
+          if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.UNAVAILABLE
+              && !redelivered) {
+            channel.basicReject(deliveryTag, true);
+          } else {
+            channel.basicAck(deliveryTag, false);
+          }
+        } catch (IOException | com.rabbitmq.client.AlreadyClosedException e) {
+          // The channel closed: RabbitMQ requeues the unacknowledged message by itself.
+          log.debug("instance {}: could not settle ingress message: {}", instanceId, e.toString());
+        }
+      });
     }
   }
 

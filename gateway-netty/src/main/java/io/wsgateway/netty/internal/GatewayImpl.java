@@ -831,18 +831,26 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   }
 
   @Override
-  public void onIngress(Envelope envelope) {
+  public CompletionStage<Void> onIngress(Envelope envelope) {
     if (envelope.kind() == Envelope.Kind.SESSION) {
       onEnvelope(envelope);
-      return;
+      return DONE;
+    }
+    if (state != GatewayState.RUNNING && state != GatewayState.DRAINING && state != GatewayState.DRAINED) {
+      return CompletableFuture.failedFuture(
+          new BrokerException(BrokerException.Reason.UNAVAILABLE, "gateway " + instanceId + " is " + state));
     }
     CompletionStage<Void> routed = envelope.kind() == Envelope.Kind.USER
         ? routeToUser(envelope.target(), envelope.from(), envelope.data())
         : publish(envelope.target(), envelope.from(), envelope.data());
-    routed.whenComplete((v, e) -> {
-      if (e != null) {
-        log.info("ingress message {} to {} not delivered: {}", envelope.id(), envelope.target(), unwrap(e).getMessage());
+    return routed.handle((v, e) -> {
+      if (e == null) {
+        return null;
       }
+      Throwable cause = unwrap(e);
+      log.info("ingress message {} to {} not delivered here: {}", envelope.id(), envelope.target(), cause.getMessage());
+      // Worth one more try elsewhere: the user may be between instances, or this one is stopping.
+      throw new BrokerException(BrokerException.Reason.UNAVAILABLE, cause.getMessage(), cause);
     });
   }
 

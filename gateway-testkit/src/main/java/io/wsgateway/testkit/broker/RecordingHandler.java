@@ -21,8 +21,9 @@ public final class RecordingHandler implements EnvelopeHandler {
   }
 
   @Override
-  public synchronized void onIngress(Envelope envelope) {
+  public synchronized java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
     ingress.add(envelope);
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
   }
 
   /** A snapshot of the envelopes received through {@link #onEnvelope}, in arrival order. */
