@@ -17,8 +17,10 @@ public interface EnvelopeHandler {
    *
    * @return completes when the envelope was routed; a broker acknowledges the ingress message then.
    *     Failing with a {@link BrokerException} of reason {@link BrokerException.Reason#UNAVAILABLE}
-   *     asks the broker to hand the message to another consumer (once); any other failure means the
-   *     handler gave up on it (and reported why).
+   *     (this instance cannot route now, e.g. it is stopping) asks the broker to hand the message to
+   *     another consumer; reason {@link BrokerException.Reason#NO_ROUTE} (the addressee was not found)
+   *     asks for one more try elsewhere; any other failure means the handler gave up on it (and
+   *     reported why).
    */
   default java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
     onEnvelope(envelope);

@@ -29,6 +29,7 @@ final class GatewayProcess implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of(
         System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-Dorg.slf4j.simpleLogger.log.io.wsgateway.netty.internal=" + System.getProperty("rolling.log", "info"),
         "-cp", System.getProperty("java.class.path"), "io.wsgateway.examples.ExampleGateway"));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log));

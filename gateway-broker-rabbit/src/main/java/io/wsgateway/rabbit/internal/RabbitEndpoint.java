@@ -780,8 +780,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
         Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
             ? error.getCause() : error;
         try {
-          if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.UNAVAILABLE
-              && !redelivered) {
+          BrokerException.Reason reason = cause instanceof BrokerException be ? be.reason() : null;
+          if (reason == BrokerException.Reason.UNAVAILABLE
+              || (reason == BrokerException.Reason.NO_ROUTE && !redelivered)) {
             channel.basicReject(deliveryTag, true);
           } else {
             channel.basicAck(deliveryTag, false);

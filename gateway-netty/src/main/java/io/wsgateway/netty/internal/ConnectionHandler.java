@@ -359,6 +359,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       if (recoverable && sessionOpen) {
         // The socket is going, the session is not: keep the message for the client's resume.
         keepForResume(messageId, prefix);
+      } else {
+        log.info("connection {} closing: message {} for session {} dropped (recoverable {}, open {})", id, messageId,
+            sessionId, recoverable, sessionOpen);
       }
       return;
     }

@@ -80,6 +80,7 @@ final class DetachedSession implements SessionSink {
   @Override
   public void deliver(String messageId, byte[] prefix) {
     String forwardTo = newOwner;
+    log.debug("detached session {}: message {} ({})", sessionId, messageId, forwardTo == null ? "append" : "forward to " + forwardTo);
     if (forwardTo != null) {
       gateway.forwardToSession(forwardTo, sessionId, messageId, prefix);
       return;

@@ -237,6 +237,11 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       session.end();
     }
     awaitQuietly(registry.setInstanceStatus(instanceId, InstanceStatus.GONE));
+    if (recovery != null) {
+      // Senders that looked this instance up just before it was marked gone may still have envelopes
+      // on the way; keep consuming the inbox a moment so resumed sessions get them forwarded.
+      awaitCondition(() -> false, IN_FLIGHT_GRACE);
+    }
     shutdownQuietly();
   }
 
@@ -608,6 +613,9 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
   }
 
+  /** How long a closing instance keeps its inbox after leaving the registry, for envelopes in flight. */
+  private static final Duration IN_FLIGHT_GRACE = Duration.ofSeconds(1);
+
   /** How long a resumed-elsewhere session keeps forwarding in-flight messages to its new owner. */
   private static final long MOVED_GRACE_MILLIS = 5_000;
 
@@ -722,6 +730,10 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       }
       return instances;
     }).thenCompose(instances -> {
+      if (log.isDebugEnabled()) {
+        log.debug("route {} {} to {}: {} local, instances {}", messageId, new String(data, java.nio.charset.StandardCharsets.UTF_8),
+            toUser, local, instances);
+      }
       List<CompletableFuture<Boolean>> sends = new ArrayList<>(instances.size());
       for (String instance : instances) {
         if (!instance.equals(instanceId)) {
@@ -785,6 +797,12 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
+  private void deliverUser(String userId, String messageId, byte[] prefix) {
+    if (deliverLocally(userId, messageId, prefix) == 0) {
+      log.info("message {} for {} arrived but the user has no session here", messageId, userId);
+    }
+  }
+
   private int deliverLocally(String userId, String messageId, byte[] prefix) {
     Set<SessionSink> targets = byUser.get(userId);
     if (targets == null) {
@@ -792,6 +810,9 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
     int n = 0;
     for (SessionSink sink : targets) {
+      if (log.isDebugEnabled()) {
+        log.debug("deliver {} to {} session {} via {}", messageId, userId, sink.sessionId(), sink.getClass().getSimpleName());
+      }
       sink.deliver(messageId, prefix);
       n++;
     }
@@ -801,7 +822,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   @Override
   public void onEnvelope(Envelope envelope) {
     switch (envelope.kind()) {
-      case USER -> deliverLocally(envelope.target(), envelope.id(),
+      case USER -> deliverUser(envelope.target(), envelope.id(),
           Protocol.messagePrefix(envelope.from(), null, envelope.data()));
       case TOPIC -> {
         TopicState st = topics.get(envelope.target());
@@ -849,8 +870,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       }
       Throwable cause = unwrap(e);
       log.info("ingress message {} to {} not delivered here: {}", envelope.id(), envelope.target(), cause.getMessage());
-      // Worth one more try elsewhere: the user may be between instances, or this one is stopping.
-      throw new BrokerException(BrokerException.Reason.UNAVAILABLE, cause.getMessage(), cause);
+      // Worth one more try elsewhere: the user may be between instances in the registry.
+      throw new BrokerException(BrokerException.Reason.NO_ROUTE, cause.getMessage(), cause);
     });
   }
 
