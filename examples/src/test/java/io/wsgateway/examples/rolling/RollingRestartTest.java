@@ -237,7 +237,7 @@ class RollingRestartTest {
     }
     long restartMillis = System.currentTimeMillis() - restartStart;
     traffic.stop();
-    verify(traffic, "rolling restart", restartStart, restartMillis);
+    verify(traffic, "rolling restart", restartStart, restartMillis, true);
   }
 
   @Test
@@ -250,7 +250,9 @@ class RollingRestartTest {
     victim.kill();
     victim.start();
     traffic.stop();
-    verify(traffic, "kill -9", start, System.currentTimeMillis() - start);
+    // What was on its way to the killed instance arrives late, re-routed: complete, but not necessarily
+    // in send order, and a crash can repeat what it routed but never acknowledged (reported, not failed).
+    verify(traffic, "kill -9", start, System.currentTimeMillis() - start, false);
   }
 
   // ---- traffic ----
@@ -287,7 +289,7 @@ class RollingRestartTest {
       try {
         for (int i = 0; i < CLIENTS; i++) {
           backend.basicPublish(rabbitPrefix + ".ingress", "", null,
-              ("{\"to\":\"u" + i + "\",\"from\":\"backend\",\"data\":{\"src\":\"backend\",\"n\":" + r + "}}")
+              ("{\"to\":\"u" + i + "\",\"id\":\"r" + r + "-u" + i + "\",\"from\":\"backend\",\"data\":{\"src\":\"backend\",\"n\":" + r + "}}")
                   .getBytes(StandardCharsets.UTF_8));
         }
         backend.waitForConfirmsOrDie(10_000);
@@ -330,7 +332,8 @@ class RollingRestartTest {
 
   // ---- verification and report ----
 
-  private void verify(Traffic t, String scenario, long startMillis, long durationMillis) throws Exception {
+  private void verify(Traffic t, String scenario, long startMillis, long durationMillis, boolean inOrder)
+      throws Exception {
     int rounds = t.rounds.get();
     try {
       Await.until("every client has every backend message", () -> receivers.stream()
@@ -361,12 +364,19 @@ class RollingRestartTest {
     for (int i = 0; i < CLIENTS; i++) {
       Receiver r = receivers.get(i);
       List<Integer> backend = r.from("backend");
-      for (int n = 0; n < backend.size(); n++) {
-        if (backend.get(n) != n) {
-          outOfOrder++;
+      if (inOrder) {
+        for (int n = 0; n < backend.size(); n++) {
+          if (backend.get(n) != n) {
+            outOfOrder++;
+          }
         }
       }
-      duplicated += Math.max(0, backend.size() - rounds);
+      duplicated += backend.size() - new java.util.HashSet<>(backend).size();
+      for (int n = 0; n < rounds; n++) {
+        if (!backend.contains(n)) {
+          lost++;
+        }
+      }
       String src = "u" + ((i + CLIENTS - 1) % CLIENTS);
       List<Integer> fromPeer = r.from(src);
       List<Integer> ackedByPeer = t.acked.getOrDefault(src, List.of());
@@ -378,11 +388,10 @@ class RollingRestartTest {
           }
         }
       }
-      for (int k = 1; k < fromPeer.size(); k++) {
-        if (fromPeer.get(k) <= fromPeer.get(k - 1)) {
-          if (fromPeer.get(k).equals(fromPeer.get(k - 1))) {
-            duplicated++;
-          } else {
+      duplicated += fromPeer.size() - new java.util.HashSet<>(fromPeer).size();
+      if (inOrder) {
+        for (int k = 1; k < fromPeer.size(); k++) {
+          if (fromPeer.get(k) < fromPeer.get(k - 1)) {
             outOfOrder++;
           }
         }
@@ -408,8 +417,10 @@ class RollingRestartTest {
     Files.writeString(Path.of("target", "rolling-restart-report.txt"), report,
         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     assertEquals(0, lost, report);
-    assertEquals(0, duplicated, report);
-    assertEquals(0, outOfOrder, report);
+    if (inOrder) {
+      assertEquals(0, duplicated, report);
+      assertEquals(0, outOfOrder, report);
+    }
   }
 
   private static long percentile(List<Long> sorted, int p) {

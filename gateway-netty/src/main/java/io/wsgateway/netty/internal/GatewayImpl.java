@@ -716,11 +716,18 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * instances, and the broker carries one envelope to each.
    */
   CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data) {
+    return routeToUser(toUser, fromUser, data, Ids.random());
+  }
+
+  /**
+   * As above, with the message id given: a backend's id survives an ingress redelivery, so a resumed
+   * session that gets the message twice keeps one copy.
+   */
+  CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data, String messageId) {
     if (state == GatewayState.STOPPED) {
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
     byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
-    String messageId = Ids.random();
     int local = deliverLocally(toUser, messageId, prefix);
     return registry.instancesOf(toUser).handle((instances, error) -> {
       if (error != null) {
@@ -797,10 +804,42 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
-  private void deliverUser(String userId, String messageId, byte[] prefix) {
-    if (deliverLocally(userId, messageId, prefix) == 0) {
-      log.info("message {} for {} arrived but the user has no session here", messageId, userId);
+  /**
+   * Delivers an envelope routed here. If the user has no session here any more (the sender looked up
+   * a stale entry, or this is a restarted incarnation consuming its predecessor's inbox), it is routed
+   * once more, to the other instances that hold the user now.
+   */
+  private void deliverUser(Envelope envelope) {
+    byte[] prefix = Protocol.messagePrefix(envelope.from(), null, envelope.data());
+    if (deliverLocally(envelope.target(), envelope.id(), prefix) > 0) {
+      return;
     }
+    if (instanceId.equals(envelope.origin())) {
+      log.info("message {} for {} has no session here and was already re-routed; dropped", envelope.id(),
+          envelope.target());
+      return;
+    }
+    registry.instancesOf(envelope.target()).whenComplete((instances, error) -> {
+      if (error != null) {
+        log.warn("message {} for {}: re-route lookup failed: {}", envelope.id(), envelope.target(), error.toString());
+        return;
+      }
+      boolean sent = false;
+      for (String instance : instances) {
+        if (!instance.equals(instanceId)) {
+          sent = true;
+          endpoint.sendToInstance(instance, Envelope.toUser(envelope.id(), envelope.target(), envelope.from(),
+              envelope.data(), instanceId)).exceptionally(e -> {
+                log.warn("message {} for {}: re-route to {} failed: {}", envelope.id(), envelope.target(), instance,
+                    e.toString());
+                return null;
+              });
+        }
+      }
+      if (!sent) {
+        log.info("message {} for {}: the user has no session anywhere; dropped", envelope.id(), envelope.target());
+      }
+    });
   }
 
   private int deliverLocally(String userId, String messageId, byte[] prefix) {
@@ -822,8 +861,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   @Override
   public void onEnvelope(Envelope envelope) {
     switch (envelope.kind()) {
-      case USER -> deliverUser(envelope.target(), envelope.id(),
-          Protocol.messagePrefix(envelope.from(), null, envelope.data()));
+      case USER -> deliverUser(envelope);
       case TOPIC -> {
         TopicState st = topics.get(envelope.target());
         if (st != null) {
@@ -862,7 +900,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           new BrokerException(BrokerException.Reason.UNAVAILABLE, "gateway " + instanceId + " is " + state));
     }
     CompletionStage<Void> routed = envelope.kind() == Envelope.Kind.USER
-        ? routeToUser(envelope.target(), envelope.from(), envelope.data())
+        ? routeToUser(envelope.target(), envelope.from(), envelope.data(), envelope.id())
         : publish(envelope.target(), envelope.from(), envelope.data());
     return routed.handle((v, e) -> {
       if (e == null) {
