@@ -1,0 +1,2 @@
+/** JMH suites mirroring the production packages, their shared base, and the end-to-end load tool. */
+package io.wsgateway.benchmarks;
