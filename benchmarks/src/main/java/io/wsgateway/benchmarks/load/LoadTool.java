@@ -116,8 +116,11 @@ public final class LoadTool {
       return string("secret", DEFAULT_SECRET).getBytes(StandardCharsets.UTF_8);
     }
 
+    /** The options as given, the secret masked. */
     String describe() {
-      return new java.util.TreeMap<>(values).toString();
+      Map<String, String> shown = new java.util.TreeMap<>(values);
+      shown.computeIfPresent("secret", (k, v) -> "***");
+      return shown.toString();
     }
   }
 
