@@ -45,6 +45,28 @@ final class ConnectScenarios {
     }
   }
 
+  /**
+   * Opens and closes {@code n} connections (users {@code warm-*}) before anything is measured, so the
+   * gateway's JIT, buffer pools and registry maps are warm: a cold JVM spends most of a first storm
+   * compiling, and its first-time allocations would count as memory per connection.
+   */
+  private static void warmUp(LoadTool.Args args, BenchClient client, String url, int n, int sources)
+      throws Exception {
+    if (n <= 0) {
+      return;
+    }
+    Tracker t = new Tracker(n);
+    AtomicInteger failures = new AtomicInteger();
+    long t0 = System.nanoTime();
+    List<WsConnection> conns = LoadTool.connectAll(client, LoadTool.tokenUris(args, url, "warm-", n), sources,
+        Math.min(n, 1000), t::listener, failures, null);
+    LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    LoadTool.closeAll(conns);
+    LoadTool.await(() -> t.closed.get() >= n - failures.get(), 60_000);
+    System.out.printf(Locale.ROOT, "warmup: %d connections opened and closed in %.1f s%n", n,
+        (System.nanoTime() - t0) / 1e9);
+  }
+
   static boolean idle(LoadTool.Args args, BenchClient client) throws Exception {
     String url = args.string("url", null);
     int n = args.integer("connections", 1000);
@@ -54,6 +76,7 @@ final class ConnectScenarios {
     long pid = args.pid("pid");
     boolean gc = !args.flag("no-gc");
     System.out.println("scenario: idle " + args.describe());
+    warmUp(args, client, url, args.integer("warmup-connections", Math.min(n, 2000)), sources);
     URI[] uris = LoadTool.tokenUris(args, url, "idle-", n);
 
     long heapBefore = pid > 0 && gc ? ProcStats.gcAndHeapUsedKiB(pid) : -1;
@@ -93,6 +116,7 @@ final class ConnectScenarios {
     int concurrency = args.integer("concurrency", n);
     long pid = args.pid("pid");
     System.out.println("scenario: storm " + args.describe());
+    warmUp(args, client, url, args.integer("warmup-connections", n), sources);
     // Tokens are minted before the clock starts: the storm measures the gateway, not the signer.
     URI[] uris = LoadTool.tokenUris(args, url, "storm-", n);
     Tracker t = new Tracker(n);

@@ -130,6 +130,7 @@ final class RouteScenario {
     latency.reset();
     long sent0 = sum(senders, true);
     long recv0 = received.sum();
+    long stalls0 = stalls.sum();
     long t0 = System.nanoTime();
     cpu.start();
     Thread.sleep(duration * 1000L);
@@ -151,7 +152,7 @@ final class RouteScenario {
     long delivered = recv1 - recv0;
     System.out.printf(Locale.ROOT, "delivered_msgs_per_s: %.0f  (%d in %.1f s; sent %.0f/s%s)%n",
         delivered / seconds, delivered, seconds, (sent1 - sent0) / seconds,
-        flat ? ", window " + window + " per sender" : ", requested " + rate + "/s, window-full stalls " + stalls.sum());
+        flat ? ", window " + window + " per sender" : ", requested " + rate + "/s, window-full stalls " + (stalls.sum() - stalls0));
     System.out.println("latency: " + LoadTool.percentilesUs(h));
     System.out.printf("totals: sent=%d acked=%d errors=%d received=%d unanswered=%d lost(acked-received)=%d%n",
         sent, acked, errors.sum(), got, sent - answered, Math.max(0, acked - got));
