@@ -215,6 +215,8 @@ public final class LoadTool {
   static final class Cpu {
     private final long[] pids;
     private long gatewayStart;
+    private long systemStart;
+    private long systemNanos = -1;
     private long toolStart;
     private long gatewayNanos = -1;
     private long toolNanos;
@@ -225,13 +227,30 @@ public final class LoadTool {
 
     void start() {
       gatewayStart = gateway();
+      systemStart = system();
       toolStart = ProcStats.selfCpuNanos();
     }
 
     void stop() {
       long g = gateway();
       gatewayNanos = g < 0 || gatewayStart < 0 ? -1 : g - gatewayStart;
+      long s = system();
+      systemNanos = s < 0 || systemStart < 0 ? -1 : s - systemStart;
       toolNanos = ProcStats.selfCpuNanos() - toolStart;
+    }
+
+    private long system() {
+      long sum = 0;
+      for (long pid : pids) {
+        if (pid > 0) {
+          long c = ProcStats.systemNanos(pid);
+          if (c < 0) {
+            return -1;
+          }
+          sum += c;
+        }
+      }
+      return sum;
     }
 
     private long gateway() {
@@ -253,8 +272,8 @@ public final class LoadTool {
     /** Prints the CPU figures; {@code per} names the unit of work ({@code msg}, {@code conn}). */
     void print(long units, String per) {
       if (gatewayNanos >= 0) {
-        System.out.printf(Locale.ROOT, "gateway_cpu_s: %.2f  gateway_cpu_us_per_%s: %.2f%n",
-            gatewayNanos / 1e9, per, units == 0 ? 0 : gatewayNanos / 1e3 / units);
+        System.out.printf(Locale.ROOT, "gateway_cpu_s: %.2f (kernel %.2f)  gateway_cpu_us_per_%s: %.2f%n",
+            gatewayNanos / 1e9, systemNanos / 1e9, per, units == 0 ? 0 : gatewayNanos / 1e3 / units);
       } else {
         System.out.println("gateway_cpu_s: n/a (pass --pid of the gateway)");
       }

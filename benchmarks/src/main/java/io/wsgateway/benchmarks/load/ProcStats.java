@@ -33,6 +33,15 @@ final class ProcStats {
 
   /** utime + stime of {@code pid} in nanoseconds (10 ms resolution), or -1. */
   static long cpuNanos(long pid) {
+    return cpuNanos(pid, true);
+  }
+
+  /** stime alone: the kernel's share (socket calls, epoll), in nanoseconds, or -1. */
+  static long systemNanos(long pid) {
+    return cpuNanos(pid, false);
+  }
+
+  private static long cpuNanos(long pid, boolean withUser) {
     if (pid <= 0) {
       return -1;
     }
@@ -40,7 +49,7 @@ final class ProcStats {
       String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
       // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      long ticks = (withUser ? Long.parseLong(f[11]) : 0) + Long.parseLong(f[12]);
       return ticks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
     } catch (IOException | RuntimeException e) {
       return -1;
