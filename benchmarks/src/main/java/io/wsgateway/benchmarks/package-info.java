@@ -1,2 +1,5 @@
-/** JMH benchmarks, mirroring the production packages; {@link io.wsgateway.benchmarks.BenchmarkBase} is their shared setup. */
+/**
+ * JMH suites mirroring the production packages, on the shared base {@link
+ * io.wsgateway.benchmarks.AbstractBenchmark}, and the end-to-end load tool.
+ */
 package io.wsgateway.benchmarks;

@@ -6,7 +6,7 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.wsgateway.benchmarks.BenchmarkBase;
+import io.wsgateway.benchmarks.AbstractBenchmark;
 import io.wsgateway.recovery.AppendResult;
 import io.wsgateway.recovery.InMemoryRecoveryStore;
 import io.wsgateway.recovery.RecoveryStore;
@@ -42,7 +42,7 @@ import org.openjdk.jmh.annotations.Threads;
  */
 @State(Scope.Benchmark)
 @Threads(2)
-public class RecoveryStoreBenchmark extends BenchmarkBase {
+public class RecoveryStoreBenchmark extends AbstractBenchmark {
 
   /** Asynchronous appends issued together per benchmark invocation and thread. */
   static final int IN_FLIGHT = 256;

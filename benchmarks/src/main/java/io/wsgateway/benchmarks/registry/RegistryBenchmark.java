@@ -6,7 +6,7 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.wsgateway.benchmarks.BenchmarkBase;
+import io.wsgateway.benchmarks.AbstractBenchmark;
 import io.wsgateway.redis.RedisConnectionRegistry;
 import io.wsgateway.redis.RedisRegistryOptions;
 import io.wsgateway.registry.ConnectionRegistry;
@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Threads;
  */
 @State(Scope.Benchmark)
 @Threads(2)
-public class RegistryBenchmark extends BenchmarkBase {
+public class RegistryBenchmark extends AbstractBenchmark {
 
   /** Asynchronous calls issued together per benchmark invocation and thread. */
   static final int IN_FLIGHT = 256;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# CI smoke run of the benchmarks: every JMH benchmark once (one 200 ms iteration, no warmup, no fork)
+# and a tiny run of each load-tool scenario against a gateway started by run.sh. Proves the paths
+# work and the sanity checks pass; the figures it prints mean nothing. Exits non-zero on any failure.
+# Needs RabbitMQ on 127.0.0.1:5672 (BrokerBenchmark's rabbit case). About a minute on 2 cores.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+JAR=benchmarks/target/benchmarks.jar
+if [ ! -f "$JAR" ] || [ "${BUILD:-1}" = 1 ]; then
+  mvn -q -pl benchmarks -am package -DskipTests
+fi
+start=$SECONDS
+
+# -foe true: a benchmark whose setup, sanity check or teardown throws fails the run.
+# connections=2: the 1000-connection case of LocalRoutingBenchmark only adds setup time here.
+java -jar "$JAR" -f 0 -wi 0 -i 1 -r 200ms -foe true -p connections=2 -rf text -rff /dev/null
+
+export PIN=0 GATEWAY=${GATEWAY:-bench}
+benchmarks/run.sh route --users 4 --flat --window 16 --duration 2 --warmup 1
+benchmarks/run.sh route --users 4 --rate 1000 --duration 2 --warmup 1
+benchmarks/run.sh fanout --subscribers 50 --publishes 20
+benchmarks/run.sh storm --connections 200
+benchmarks/run.sh idle --connections 200 --hold 1
+
+echo "smoke: all benchmarks and scenarios passed in $((SECONDS - start)) s"

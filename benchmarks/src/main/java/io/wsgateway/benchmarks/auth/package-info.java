@@ -1,0 +1,2 @@
+/** JMH suite for JWT verification at the handshake. */
+package io.wsgateway.benchmarks.auth;

@@ -1,0 +1,153 @@
+package io.wsgateway.benchmarks.load;
+
+import io.netty.buffer.ByteBuf;
+import io.wsgateway.benchmarks.client.BenchClient;
+import io.wsgateway.benchmarks.client.BenchClient.WsConnection;
+import io.wsgateway.benchmarks.client.Frames;
+import java.net.URI;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.HdrHistogram.Histogram;
+
+/** {@code idle}: many held connections and the gateway's memory per connection; {@code storm}: connect rate. */
+final class ConnectScenarios {
+
+  private static final byte[] WELCOME = Frames.ascii("{\"type\":\"welcome\"");
+
+  private ConnectScenarios() {}
+
+  /** Counts welcome frames (the gateway sends one once the connection is registered) and closes. */
+  private static final class Tracker {
+    final AtomicInteger welcomed = new AtomicInteger();
+    final AtomicInteger closed = new AtomicInteger();
+    final long[] welcomedAt;
+
+    Tracker(int n) {
+      welcomedAt = new long[n];
+    }
+
+    BenchClient.Listener listener(int i) {
+      return new BenchClient.Listener() {
+        @Override
+        public void onText(WsConnection c, ByteBuf content) {
+          if (Frames.startsWith(content, WELCOME)) {
+            welcomedAt[i] = System.nanoTime();
+            welcomed.incrementAndGet();
+          }
+        }
+
+        @Override
+        public void onClose(WsConnection c) {
+          closed.incrementAndGet();
+        }
+      };
+    }
+  }
+
+  /**
+   * Opens and closes {@code n} connections (users {@code warm-*}) before anything is measured, so the
+   * gateway's JIT, buffer pools and registry maps are warm: a cold JVM spends most of a first storm
+   * compiling, and its first-time allocations would count as memory per connection.
+   */
+  private static void warmUp(LoadTool.Args args, BenchClient client, String url, int n, int sources)
+      throws Exception {
+    if (n <= 0) {
+      return;
+    }
+    Tracker t = new Tracker(n);
+    AtomicInteger failures = new AtomicInteger();
+    long t0 = System.nanoTime();
+    List<WsConnection> conns = LoadTool.connectAll(client, LoadTool.tokenUris(args, url, "warm-", n), sources,
+        Math.min(n, 1000), t::listener, failures, null);
+    LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    LoadTool.closeAll(conns);
+    LoadTool.await(() -> t.closed.get() >= n - failures.get(), 60_000);
+    System.out.printf(Locale.ROOT, "warmup: %d connections opened and closed in %.1f s%n", n,
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  static boolean idle(LoadTool.Args args, BenchClient client) throws Exception {
+    String url = args.string("url", null);
+    int n = args.integer("connections", 1000);
+    // Several source addresses: the warmup rounds leave TIME_WAIT sockets behind, and a crowded
+    // port range makes every bind(addr, 0) of the next round slow on the tool side.
+    int sources = args.integer("sources", 8);
+    int concurrency = args.integer("concurrency", 1000);
+    int holdSeconds = args.integer("hold", 5);
+    long pid = args.pid("pid");
+    boolean gc = !args.flag("no-gc");
+    System.out.println("scenario: idle " + args.describe());
+    warmUp(args, client, url, args.integer("warmup-connections", Math.min(n, 2000)), sources);
+    URI[] uris = LoadTool.tokenUris(args, url, "idle-", n);
+
+    long heapBefore = pid > 0 && gc ? ProcStats.gcAndHeapUsedKiB(pid) : -1;
+    long rssBefore = pid > 0 ? ProcStats.rssKiB(pid) : -1;
+    Tracker t = new Tracker(n);
+    AtomicInteger failures = new AtomicInteger();
+    long t0 = System.nanoTime();
+    List<WsConnection> conns = LoadTool.connectAll(client, uris, sources, concurrency, t::listener, failures, null);
+    boolean all = LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    System.out.printf(Locale.ROOT, "connected: %d of %d (%d failed) in %.2f s: %.0f conn/s (concurrency %d, sources %d)%n",
+        t.welcomed.get(), n, failures.get(), seconds, t.welcomed.get() / seconds, concurrency, sources);
+
+    Thread.sleep(holdSeconds * 1000L);
+    long heapAfter = pid > 0 && gc ? ProcStats.gcAndHeapUsedKiB(pid) : -1;
+    long rssAfter = pid > 0 ? ProcStats.rssKiB(pid) : -1;
+    int open = t.welcomed.get() - t.closed.get();
+    System.out.printf("held: %d open after %d s%n", open, holdSeconds);
+    if (rssBefore > 0 && rssAfter > 0 && open > 0) {
+      System.out.printf(Locale.ROOT, "gateway_rss_kib: before=%d after=%d  rss_per_connection: %.2f KiB%n",
+          rssBefore, rssAfter, (rssAfter - rssBefore) / (double) open);
+    } else {
+      System.out.println("gateway_rss: n/a (pass --pid of the gateway)");
+    }
+    if (heapBefore > 0 && heapAfter > 0 && open > 0) {
+      System.out.printf(Locale.ROOT, "gateway_heap_used_after_full_gc_kib: before=%d after=%d  heap_per_connection: %.2f KiB%n",
+          heapBefore, heapAfter, (heapAfter - heapBefore) / (double) open);
+    }
+    LoadTool.closeAll(conns);
+    return all && failures.get() == 0 && open == n;
+  }
+
+  static boolean storm(LoadTool.Args args, BenchClient client) throws Exception {
+    String url = args.string("url", null);
+    int n = args.integer("connections", 1000);
+    // Several source addresses: the warmup rounds leave TIME_WAIT sockets behind, and a crowded
+    // port range makes every bind(addr, 0) of the next round slow on the tool side.
+    int sources = args.integer("sources", 8);
+    int concurrency = args.integer("concurrency", n);
+    long pid = args.pid("pid");
+    System.out.println("scenario: storm " + args.describe());
+    // Several rounds: JIT compilation of the handshake path alone takes seconds of CPU on this machine.
+    for (int round = args.integer("warmup-rounds", 3); round > 0; round--) {
+      warmUp(args, client, url, args.integer("warmup-connections", n), sources);
+    }
+    // Tokens are minted before the clock starts: the storm measures the gateway, not the signer.
+    URI[] uris = LoadTool.tokenUris(args, url, "storm-", n);
+    Tracker t = new Tracker(n);
+    AtomicInteger failures = new AtomicInteger();
+    long[] openedAt = new long[n];
+    LoadTool.Cpu cpu = new LoadTool.Cpu(pid);
+    cpu.start();
+    long t0 = System.nanoTime();
+    List<WsConnection> conns = LoadTool.connectAll(client, uris, sources, concurrency, t::listener, failures, openedAt);
+    boolean all = LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    long t1 = System.nanoTime();
+    cpu.stop();
+    double seconds = (t1 - t0) / 1e9;
+    Histogram latency = new Histogram(3);
+    for (int i = 0; i < n; i++) {
+      if (t.welcomedAt[i] > 0) {
+        latency.recordValue(Math.max(0, t.welcomedAt[i] - openedAt[i]));
+      }
+    }
+    System.out.printf(Locale.ROOT, "welcomed: %d of %d (%d failed) in %.3f s: %.0f conn/s (concurrency %d, sources %d)%n",
+        t.welcomed.get(), n, failures.get(), seconds, t.welcomed.get() / seconds, concurrency, sources);
+    System.out.println("connect_to_welcome: " + LoadTool.percentilesUs(latency));
+    cpu.print(t.welcomed.get(), "conn");
+    LoadTool.closeAll(conns);
+    return all && failures.get() == 0;
+  }
+}
