@@ -3,8 +3,8 @@
 # gateway. Usage:
 #   benchmarks/run.sh idle|storm|route|fanout [LoadTool options, replacing the scenario's defaults]
 # Environment:
-#   GATEWAY=example|bench   which gateway to start (default: example if examples/target/gateway-example.jar
-#                           exists, else io.wsgateway.benchmarks.load.BenchGateway from benchmarks.jar)
+#   GATEWAY=bench|example   which gateway to start (default: io.wsgateway.benchmarks.load.BenchGateway
+#                           from benchmarks.jar; example = examples/target/gateway-example.jar)
 #   GATEWAY_PORT (18080), GATEWAY_JWT_SECRET, GATEWAY_IO_THREADS (1 for route/fanout), GATEWAY_RABBIT_URI
 #   GATEWAY_JVM_OPTS, TOOL_JVM_OPTS   extra JVM flags (e.g. a JFR recording for the gateway)
 #   PIN=0                   do not pin (default: gateway on CPU 0, tool on CPU 1 for route, fanout, storm)
@@ -39,7 +39,8 @@ if [ ! -f "$JAR" ] || [ "${BUILD:-0}" = 1 ]; then
   mvn -q -pl benchmarks -am package -DskipTests
 fi
 
-GATEWAY=${GATEWAY:-$([ -f "$EXAMPLE_JAR" ] && echo example || echo bench)}
+# BenchGateway by default: it raises the per-connection rate limit and runs without a recovery store.
+GATEWAY=${GATEWAY:-bench}
 # The heap is pre-touched so the RSS the idle scenario reads grows only with memory held per
 # connection, not with fresh heap pages that garbage happened to touch; the heap itself is measured
 # separately (used after a full GC).

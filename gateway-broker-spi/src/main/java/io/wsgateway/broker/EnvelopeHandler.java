@@ -12,6 +12,16 @@ public interface EnvelopeHandler {
   void onEnvelope(Envelope envelope);
 
   /**
+   * As {@link #onEnvelope}, telling when the envelope is safely handled (e.g. kept for a session's
+   * recovery): a broker that acknowledges messages does so only then, so a crash before it means
+   * redelivery, not loss. Default: {@link #onEnvelope}, handled at once.
+   */
+  default java.util.concurrent.CompletionStage<Void> handle(Envelope envelope) {
+    onEnvelope(envelope);
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
+  }
+
+  /**
    * An envelope arrived from backend ingress: it is addressed to a user or topic but not yet routed
    * to an instance, so the receiving gateway routes it. Default: treat as {@link #onEnvelope}.
    *

@@ -6,18 +6,19 @@ import io.wsgateway.netty.GatewayOptions;
 import io.wsgateway.netty.NettyGateway;
 import io.wsgateway.rabbit.RabbitBroker;
 import io.wsgateway.rabbit.RabbitBrokerOptions;
+import io.wsgateway.redis.RedisConnectionRegistry;
+import io.wsgateway.redis.RedisRegistryOptions;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * A gateway for the load tool, configured by the same environment as the example gateway
  * ({@code GATEWAY_PORT}, {@code GATEWAY_JWT_SECRET}, {@code GATEWAY_INSTANCE_ID},
- * {@code GATEWAY_RABBIT_URI}, {@code GATEWAY_REDIS_URI}) plus {@code GATEWAY_IO_THREADS}, with the
- * per-connection frame rate limit raised so the limit does not cap a throughput run.
- *
- * <p>{@code GATEWAY_REDIS_URI} is not honoured yet: the Redis registry module is not in this tree, so
- * the in-memory registry is used and cross-instance runs ({@code route --url2}) need the example
- * gateway. Runs until killed (SIGTERM closes the gateway through a shutdown hook).
+ * {@code GATEWAY_RABBIT_URI}, {@code GATEWAY_RABBIT_PREFIX}, {@code GATEWAY_REDIS_URI},
+ * {@code GATEWAY_REDIS_PREFIX}) plus {@code GATEWAY_IO_THREADS}, with the per-connection frame rate
+ * limit raised so the limit does not cap a throughput run, and no recovery store (measured
+ * separately). Two of them with Redis and RabbitMQ make a cross-instance run ({@code route --url2}).
+ * Runs until killed (SIGTERM closes the gateway through a shutdown hook).
  */
 public final class BenchGateway {
 
@@ -43,10 +44,13 @@ public final class BenchGateway {
         .authenticator(JwtAuthenticator.builder().hmacSecret(secret.getBytes(StandardCharsets.UTF_8)).build());
     String rabbit = env("GATEWAY_RABBIT_URI", null);
     if (rabbit != null) {
-      builder.broker(RabbitBroker.create(RabbitBrokerOptions.builder().uri(rabbit).build()));
+      builder.broker(RabbitBroker.create(RabbitBrokerOptions.builder().uri(rabbit)
+          .exchangePrefix(env("GATEWAY_RABBIT_PREFIX", RabbitBrokerOptions.DEFAULT_EXCHANGE_PREFIX)).build()));
     }
-    if (env("GATEWAY_REDIS_URI", null) != null) {
-      System.err.println("BenchGateway: GATEWAY_REDIS_URI ignored (no Redis registry in this build); in-memory registry");
+    String redis = env("GATEWAY_REDIS_URI", null);
+    if (redis != null) {
+      builder.registry(RedisConnectionRegistry.create(RedisRegistryOptions.builder().uri(redis)
+          .keyPrefix(env("GATEWAY_REDIS_PREFIX", RedisRegistryOptions.DEFAULT_KEY_PREFIX)).build()));
     }
     Gateway gateway = builder.build();
     gateway.start();

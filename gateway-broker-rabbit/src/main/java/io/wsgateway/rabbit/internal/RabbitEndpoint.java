@@ -728,17 +728,29 @@ final class RabbitEndpoint implements BrokerEndpoint {
         getChannel().basicReject(delivery.getDeliveryTag(), false);
         return;
       }
+      java.util.concurrent.CompletableFuture<?>[] handled = new java.util.concurrent.CompletableFuture<?>[batch.size()];
+      int n = 0;
       for (Envelope envelope : batch) {
         if (closing.get()) {
           return;
         }
         try {
-          handler.onEnvelope(envelope);
+          handled[n++] = handler.handle(envelope).toCompletableFuture();
         } catch (RuntimeException e) {
           log.error("instance {}: envelope handler failed for {}", instanceId, envelope, e);
         }
       }
-      getChannel().basicAck(delivery.getDeliveryTag(), false);
+      // Acknowledge once every envelope of the batch is safely handled: if this process dies before,
+      // RabbitMQ redelivers the batch instead of it being lost.
+      Channel channel = getChannel();
+      long deliveryTag = delivery.getDeliveryTag();
+      java.util.concurrent.CompletableFuture.allOf(java.util.Arrays.copyOf(handled, n)).whenComplete((v, e) -> {
+        try {
+          channel.basicAck(deliveryTag, false);
+        } catch (IOException | com.rabbitmq.client.AlreadyClosedException closed) {
+          log.debug("instance {}: could not acknowledge batch {}: {}", instanceId, messageId, closed.toString());
+        }
+      });
     }
   }
 

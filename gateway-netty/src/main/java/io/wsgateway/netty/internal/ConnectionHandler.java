@@ -99,7 +99,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
    */
   private java.util.ArrayDeque<Pending> beforeWelcome = new java.util.ArrayDeque<>();
 
-  private record Pending(String messageId, byte[] prefix) {}
+  private record Pending(String messageId, byte[] prefix, CompletableFuture<Void> safe) {}
+
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
   private boolean closing;
   private int closeCode = CloseCodes.ABNORMAL;
   private String closeReason = "connection dropped";
@@ -234,7 +236,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     java.util.ArrayDeque<Pending> early = beforeWelcome;
     beforeWelcome = null;
     for (Pending m : early) {
-      writeMessage(m.messageId(), m.prefix());
+      writeMessage(m.messageId(), m.prefix(), m.safe());
     }
   }
 
@@ -346,41 +348,61 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
    * recovery store, in issue order) and frames leave in seq order.
    */
   @Override
-  public void deliver(String messageId, byte[] prefix) {
+  public CompletionStage<Void> deliver(String messageId, byte[] prefix) {
+    // Without a recovery store a message is as safe as it gets once queued for the socket.
+    CompletableFuture<Void> safe = gateway.recovery() == null ? null : new CompletableFuture<>();
     if (channel.eventLoop().inEventLoop()) {
-      writeMessage(messageId, prefix);
+      writeMessage(messageId, prefix, safe);
     } else {
-      channel.eventLoop().execute(() -> writeMessage(messageId, prefix));
+      try {
+        channel.eventLoop().execute(() -> writeMessage(messageId, prefix, safe));
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        // The instance is stopping and this connection with it: nothing left to write to.
+        settle(safe);
+      }
+    }
+    return safe == null ? DONE : safe;
+  }
+
+  private static void settle(CompletableFuture<Void> safe) {
+    if (safe != null) {
+      safe.complete(null);
     }
   }
 
-  private void writeMessage(String messageId, byte[] prefix) {
+  private void writeMessage(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
     if (closing) {
       if (recoverable && sessionOpen) {
         // The socket is going, the session is not: keep the message for the client's resume.
-        keepForResume(messageId, prefix);
+        keepForResume(messageId, prefix, safe);
+        return;
       } else {
         log.info("connection {} closing: message {} for session {} dropped (recoverable {}, open {})", id, messageId,
             sessionId, recoverable, sessionOpen);
       }
+      settle(safe);
       return;
     }
     if (beforeWelcome != null) {
       if (beforeWelcome.size() >= MAX_BEFORE_WELCOME) {
         closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true);
+        settle(safe);
         return;
       }
-      beforeWelcome.add(new Pending(messageId, prefix));
+      beforeWelcome.add(new Pending(messageId, prefix, safe));
       return;
     }
     if (!remember(messageId)) {
+      settle(safe);
       return;
     }
     if (!recoverable || !sessionOpen) {
       writeSequenced(++lastAssigned, prefix);
+      settle(safe);
       return;
     }
     gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> onEventLoop(() -> {
+      settle(safe);
       if (error != null) {
         // Without the store the session cannot be resumed, but the client still gets every message.
         log.warn("connection {}: recovery store failed, session {} no longer recoverable: {}", id, sessionId,
@@ -403,12 +425,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }));
   }
 
-  private void keepForResume(String messageId, byte[] prefix) {
+  private void keepForResume(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
     gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> {
       if (error != null) {
         log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
+        settle(safe);
       } else if (!result.appended() && result.owner() != null) {
-        gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+        gateway.forwardToSession(result.owner(), sessionId, messageId, prefix)
+            .whenComplete((v, e) -> settle(safe));
+      } else {
+        settle(safe);
       }
     });
   }
@@ -810,6 +836,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   public void channelInactive(ChannelHandlerContext ctx) {
     open = false;
     closing = true;
+    java.util.ArrayDeque<Pending> held = beforeWelcome;
+    beforeWelcome = null;
+    if (held != null) {
+      // Messages that arrived before the welcome: the session keeps them if it is open, else they go.
+      for (Pending m : held) {
+        writeMessage(m.messageId(), m.prefix(), m.safe());
+      }
+    }
     cancel(heartbeat);
     cancel(expiry);
     cancel(slowConsumerTimer);

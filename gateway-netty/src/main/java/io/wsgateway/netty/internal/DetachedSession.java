@@ -5,6 +5,8 @@ import io.wsgateway.recovery.AppendResult;
 import io.wsgateway.recovery.RecoveryStore;
 import io.wsgateway.registry.RegisteredConnection;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -78,29 +80,30 @@ final class DetachedSession implements SessionSink {
   }
 
   @Override
-  public void deliver(String messageId, byte[] prefix) {
+  public CompletionStage<Void> deliver(String messageId, byte[] prefix) {
     String forwardTo = newOwner;
     log.debug("detached session {}: message {} ({})", sessionId, messageId, forwardTo == null ? "append" : "forward to " + forwardTo);
     if (forwardTo != null) {
-      gateway.forwardToSession(forwardTo, sessionId, messageId, prefix);
-      return;
+      return gateway.forwardToSession(forwardTo, sessionId, messageId, prefix);
     }
-    store.append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> {
-      if (error != null) {
-        log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
-      } else if (!result.appended()) {
-        onNotOwner(result, messageId, prefix);
+    return store.append(sessionId, owner, messageId, prefix).thenCompose(result -> {
+      if (!result.appended()) {
+        return onNotOwner(result, messageId, prefix);
       }
+      return CompletableFuture.<Void>completedFuture(null);
+    }).exceptionally(error -> {
+      log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
+      return null;
     });
   }
 
-  private void onNotOwner(AppendResult result, String messageId, byte[] prefix) {
+  private CompletionStage<Void> onNotOwner(AppendResult result, String messageId, byte[] prefix) {
     if (result.owner() == null) {
       end();
-      return;
+      return CompletableFuture.completedFuture(null);
     }
     movedTo(result.owner());
-    gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
+    return gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
   }
 
   /**

@@ -655,16 +655,13 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * Sends a message of {@code sessionId} to the instance that now owns the session ({@code owner} is
    * {@code instanceId/connectionId}).
    */
-  void forwardToSession(String owner, String sessionId, String messageId, byte[] prefix) {
+  CompletionStage<Void> forwardToSession(String owner, String sessionId, String messageId, byte[] prefix) {
     String instance = instanceOf(owner);
     if (instance.equals(instanceId)) {
       ConnectionHandler live = sessions.get(sessionId);
-      if (live != null) {
-        live.deliver(messageId, prefix);
-      }
-      return;
+      return live != null ? live.deliver(messageId, prefix) : DONE;
     }
-    endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, prefix, instanceId))
+    return endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, prefix, instanceId))
         .exceptionally(e -> {
           log.warn("session {}: could not forward message {} to {}: {}", sessionId, messageId, instance, e.toString());
           return null;
@@ -728,7 +725,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
     byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
-    int local = deliverLocally(toUser, messageId, prefix);
+    List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(2);
+    int local = deliverLocally(toUser, messageId, prefix, kept);
     return registry.instancesOf(toUser).handle((instances, error) -> {
       if (error != null) {
         Throwable cause = unwrap(error);
@@ -748,7 +746,13 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           sends.add(sendToInstance(instance, envelope));
         }
       }
-      return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+      if (kept != null) {
+        // With recovery, an ack means the local copies are in the store, as remote ones are confirmed.
+        kept.addAll(sends);
+      }
+      CompletableFuture<?>[] all = kept != null ? kept.toArray(new CompletableFuture<?>[0])
+          : sends.toArray(new CompletableFuture<?>[0]);
+      return CompletableFuture.allOf(all).thenApply(v -> {
         boolean reached = local > 0 || sends.stream().anyMatch(CompletableFuture::join);
         if (!reached) {
           throw new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline");
@@ -809,40 +813,44 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * a stale entry, or this is a restarted incarnation consuming its predecessor's inbox), it is routed
    * once more, to the other instances that hold the user now.
    */
-  private void deliverUser(Envelope envelope) {
+  private CompletionStage<Void> deliverUser(Envelope envelope) {
     byte[] prefix = Protocol.messagePrefix(envelope.from(), null, envelope.data());
-    if (deliverLocally(envelope.target(), envelope.id(), prefix) > 0) {
-      return;
+    List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(2);
+    if (deliverLocally(envelope.target(), envelope.id(), prefix, kept) > 0) {
+      return kept == null ? DONE : CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]));
     }
     if (instanceId.equals(envelope.origin())) {
       log.info("message {} for {} has no session here and was already re-routed; dropped", envelope.id(),
           envelope.target());
-      return;
+      return DONE;
     }
-    registry.instancesOf(envelope.target()).whenComplete((instances, error) -> {
-      if (error != null) {
-        log.warn("message {} for {}: re-route lookup failed: {}", envelope.id(), envelope.target(), error.toString());
-        return;
-      }
-      boolean sent = false;
+    return registry.instancesOf(envelope.target()).thenCompose(instances -> {
+      List<CompletableFuture<Void>> sends = new ArrayList<>();
       for (String instance : instances) {
         if (!instance.equals(instanceId)) {
-          sent = true;
-          endpoint.sendToInstance(instance, Envelope.toUser(envelope.id(), envelope.target(), envelope.from(),
-              envelope.data(), instanceId)).exceptionally(e -> {
+          sends.add(endpoint.sendToInstance(instance, Envelope.toUser(envelope.id(), envelope.target(),
+              envelope.from(), envelope.data(), instanceId)).toCompletableFuture().exceptionally(e -> {
                 log.warn("message {} for {}: re-route to {} failed: {}", envelope.id(), envelope.target(), instance,
                     e.toString());
                 return null;
-              });
+              }));
         }
       }
-      if (!sent) {
+      if (sends.isEmpty()) {
         log.info("message {} for {}: the user has no session anywhere; dropped", envelope.id(), envelope.target());
       }
+      return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0]));
+    }).exceptionally(error -> {
+      log.warn("message {} for {}: re-route lookup failed: {}", envelope.id(), envelope.target(), error.toString());
+      return null;
     });
   }
 
-  private int deliverLocally(String userId, String messageId, byte[] prefix) {
+  /**
+   * Delivers to this instance's sessions of {@code userId}; adds to {@code kept} (when not null) a
+   * stage per session that completes once the message is safe there.
+   */
+  private int deliverLocally(String userId, String messageId, byte[] prefix, List<CompletableFuture<?>> kept) {
     Set<SessionSink> targets = byUser.get(userId);
     if (targets == null) {
       return 0;
@@ -852,7 +860,10 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       if (log.isDebugEnabled()) {
         log.debug("deliver {} to {} session {} via {}", messageId, userId, sink.sessionId(), sink.getClass().getSimpleName());
       }
-      sink.deliver(messageId, prefix);
+      CompletionStage<Void> safe = sink.deliver(messageId, prefix);
+      if (kept != null) {
+        kept.add(safe.toCompletableFuture());
+      }
       n++;
     }
     return n;
@@ -860,31 +871,44 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   @Override
   public void onEnvelope(Envelope envelope) {
+    handle(envelope);
+  }
+
+  @Override
+  public CompletionStage<Void> handle(Envelope envelope) {
     switch (envelope.kind()) {
-      case USER -> deliverUser(envelope);
+      case USER -> {
+        return deliverUser(envelope);
+      }
       case TOPIC -> {
         TopicState st = topics.get(envelope.target());
-        if (st != null) {
-          byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
-          for (SessionSink sink : st.subscribers) {
-            sink.deliver(envelope.id(), prefix);
+        if (st == null) {
+          return DONE;
+        }
+        byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
+        List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(st.subscribers.size());
+        for (SessionSink sink : st.subscribers) {
+          CompletionStage<Void> safe = sink.deliver(envelope.id(), prefix);
+          if (kept != null) {
+            kept.add(safe.toCompletableFuture());
           }
         }
+        return kept == null ? DONE : CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]));
       }
-      case SESSION -> {
+      default -> {
         if (envelope.data().length == 0) {
           DetachedSession d = detached.get(envelope.target());
           if (d != null && envelope.origin() != null) {
             d.movedTo(envelope.origin());
           }
-        } else {
-          ConnectionHandler live = sessions.get(envelope.target());
-          if (live != null) {
-            live.deliver(envelope.id(), envelope.data());
-          } else {
-            log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
-          }
+          return DONE;
         }
+        ConnectionHandler live = sessions.get(envelope.target());
+        if (live == null) {
+          log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
+          return DONE;
+        }
+        return live.deliver(envelope.id(), envelope.data());
       }
     }
   }

@@ -1,6 +1,7 @@
 package io.wsgateway.netty.internal;
 
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Where this instance delivers a session's messages: its live connection, or, after a disconnect
@@ -20,6 +21,8 @@ interface SessionSink {
    *
    * @param messageId the message id, unique per message (not per copy)
    * @param prefix the message frame up to {@code "seq":}
+   * @return completes once the message is safe: kept in the recovery store when there is one,
+   *     otherwise at once
    */
-  void deliver(String messageId, byte[] prefix);
+  CompletionStage<Void> deliver(String messageId, byte[] prefix);
 }
