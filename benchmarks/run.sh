@@ -8,6 +8,9 @@
 #   GATEWAY_PORT (18080), GATEWAY_JWT_SECRET, GATEWAY_IO_THREADS (1 for route/fanout), GATEWAY_RABBIT_URI
 #   GATEWAY_JVM_OPTS, TOOL_JVM_OPTS   extra JVM flags (e.g. a JFR recording for the gateway)
 #   PIN=0                   do not pin (default: gateway on CPU 0, tool on CPU 1 for route, fanout, storm)
+#   CROSS=1                 route across two instances: starts a second gateway on GATEWAY_PORT+1, both with
+#                           the Redis registry and the RabbitMQ broker (GATEWAY_REDIS_URI, GATEWAY_RABBIT_URI,
+#                           defaults on 127.0.0.1; prefixes wsgwbench), and passes --url2/--pid2; unpinned
 #   BUILD=1                 rebuild benchmarks.jar even if it exists
 set -euo pipefail
 
@@ -34,6 +37,11 @@ case "$SCENARIO" in
 esac
 if [ $# -gt 0 ]; then ARGS=("$@"); else ARGS=("${DEFAULTS[@]}"); fi
 [ "${PIN:-1}" = 0 ] && PINNED=0
+if [ "${CROSS:-0}" = 1 ]; then
+  PINNED=0
+  export GATEWAY_REDIS_URI=${GATEWAY_REDIS_URI:-redis://127.0.0.1:6379} GATEWAY_REDIS_PREFIX=${GATEWAY_REDIS_PREFIX:-wsgwbench:}
+  export GATEWAY_RABBIT_URI=${GATEWAY_RABBIT_URI:-amqp://guest:guest@127.0.0.1:5672} GATEWAY_RABBIT_PREFIX=${GATEWAY_RABBIT_PREFIX:-wsgwbench}
+fi
 
 if [ ! -f "$JAR" ] || [ "${BUILD:-0}" = 1 ]; then
   mvn -q -pl benchmarks -am package -DskipTests
@@ -60,17 +68,27 @@ fi
 GW_LOG=$(mktemp -t bench-gateway.XXXXXX.log)
 "${GW_CMD[@]}" >"$GW_LOG" 2>&1 &
 GW_PID=$!
+GW2_PID=""
+if [ "${CROSS:-0}" = 1 ]; then
+  GW2_LOG=$(mktemp -t bench-gateway2.XXXXXX.log)
+  GATEWAY_PORT=$((GATEWAY_PORT + 1)) GATEWAY_INSTANCE_ID=bench-2 "${GW_CMD[@]}" >"$GW2_LOG" 2>&1 &
+  GW2_PID=$!
+  ARGS+=(--url2 "ws://127.0.0.1:$((GATEWAY_PORT + 1))/ws" --pid2 "$GW2_PID")
+fi
 cleanup() {
-  if kill -0 "$GW_PID" 2>/dev/null; then
-    kill "$GW_PID" 2>/dev/null || true
-    wait "$GW_PID" 2>/dev/null || true
-  fi
+  for pid in "$GW_PID" $GW2_PID; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
 }
 trap cleanup EXIT
 
 # Wait for GET /health: poll against a deadline, never a fixed sleep.
 deadline=$((SECONDS + 60))
-until curl -sf "http://127.0.0.1:${GATEWAY_PORT}/health" >/dev/null 2>&1; do
+until curl -sf "http://127.0.0.1:${GATEWAY_PORT}/health" >/dev/null 2>&1 \
+    && { [ -z "$GW2_PID" ] || curl -sf "http://127.0.0.1:$((GATEWAY_PORT + 1))/health" >/dev/null 2>&1; }; do
   if ! kill -0 "$GW_PID" 2>/dev/null; then
     echo "gateway exited during startup; log:" >&2; cat "$GW_LOG" >&2; exit 1
   fi
