@@ -176,6 +176,7 @@ class ResumeTest {
     for (; sent < 80; sent++) {
       two.sendToUser("erin", Integer.toString(sent)).toCompletableFuture().join();
     }
+    long lastSeqFinal = lastSeq;
     TestClient resumed = connect(two, "erin", "&session=" + session + "&last_seq=" + lastSeq);
     assertTrue(resumed.welcome().path("resumed").asBoolean(), resumed.welcome().toString());
     drain.toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -184,6 +185,8 @@ class ResumeTest {
       two.sendToUser("erin", Integer.toString(sent)).toCompletableFuture().join();
     }
     long expectSeq = lastSeq + 1;
+    List<String> trace = new ArrayList<>();
+    trace.add("welcome " + resumed.welcome());
     while (got.size() < 100) {
       JsonNode m;
       try {
@@ -191,7 +194,8 @@ class ResumeTest {
       } catch (AssertionError e) {
         throw new AssertionError("after resume from seq " + lastSeq + " got " + got.size() + ": " + got, e);
       }
-      assertEquals(expectSeq++, m.path("seq").asLong());
+      trace.add(m.toString());
+      assertEquals(expectSeq++, m.path("seq").asLong(), () -> "lastSeq " + lastSeqFinal + " got " + got + " trace " + trace);
       got.add(m.path("data").asInt());
     }
     for (int i = 0; i < 100; i++) {
