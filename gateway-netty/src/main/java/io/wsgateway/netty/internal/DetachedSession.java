@@ -30,6 +30,11 @@ final class DetachedSession implements SessionSink {
   private final String owner;
   private final RegisteredConnection registration;
   private final Set<String> subscriptions;
+  /**
+   * The closed connection's event loop: appends go through it, after whatever that connection still
+   * had queued, so one sender's messages keep their order across the disconnect.
+   */
+  private final java.util.concurrent.Executor executor;
   private final AtomicBoolean ended = new AtomicBoolean();
   private final AtomicBoolean moved = new AtomicBoolean();
   /** The owner that resumed the session, once it did: deliveries are forwarded there. */
@@ -37,7 +42,7 @@ final class DetachedSession implements SessionSink {
   private volatile ScheduledFuture<?> expiry;
 
   DetachedSession(GatewayImpl gateway, RecoveryStore store, String sessionId, String userId, String owner,
-      RegisteredConnection registration, Set<String> subscriptions) {
+      RegisteredConnection registration, Set<String> subscriptions, java.util.concurrent.Executor executor) {
     this.gateway = gateway;
     this.store = store;
     this.sessionId = sessionId;
@@ -46,6 +51,7 @@ final class DetachedSession implements SessionSink {
     this.registration = registration;
     this.subscriptions = ConcurrentHashMap.newKeySet();
     this.subscriptions.addAll(subscriptions);
+    this.executor = executor;
   }
 
   void expireAfter(ScheduledFuture<?> timer) {
@@ -81,6 +87,16 @@ final class DetachedSession implements SessionSink {
 
   @Override
   public CompletionStage<Void> deliver(String messageId, byte[] prefix) {
+    CompletableFuture<Void> safe = new CompletableFuture<>();
+    try {
+      executor.execute(() -> keep(messageId, prefix).whenComplete((v, e) -> safe.complete(null)));
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      keep(messageId, prefix).whenComplete((v, e) -> safe.complete(null));
+    }
+    return safe;
+  }
+
+  private CompletionStage<Void> keep(String messageId, byte[] prefix) {
     String forwardTo = newOwner;
     log.debug("detached session {}: message {} ({})", sessionId, messageId, forwardTo == null ? "append" : "forward to " + forwardTo);
     if (forwardTo != null) {
