@@ -58,7 +58,7 @@ final class ConnectScenarios {
     Tracker t = new Tracker(n);
     AtomicInteger failures = new AtomicInteger();
     long t0 = System.nanoTime();
-    List<WsConnection> conns = LoadTool.connectAll(client, LoadTool.tokenUris(args, url, "warm-", n), sources,
+    List<WsConnection> conns = LoadTool.connectAll(client, LoadTool.tokenUris(args, url, args.string("user-prefix", "") + "warm-", n), sources,
         Math.min(n, 1000), t::listener, failures, null);
     LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
     LoadTool.closeAll(conns);
@@ -79,24 +79,32 @@ final class ConnectScenarios {
     boolean gc = !args.flag("no-gc");
     System.out.println("scenario: idle " + args.describe());
     warmUp(args, client, url, args.integer("warmup-connections", Math.min(n, 2000)), sources);
-    URI[] uris = LoadTool.tokenUris(args, url, "idle-", n);
+    // --user-prefix keeps users distinct when several tool processes share one registry (fleet.sh).
+    URI[] uris = LoadTool.tokenUris(args, url, args.string("user-prefix", "") + "idle-", n);
+    int connectTimeoutSeconds = args.integer("connect-timeout", 60);
+    String holdUntil = args.string("hold-until", "");
 
     long heapBefore = pid > 0 && gc ? ProcStats.gcAndHeapUsedKiB(pid) : -1;
     long rssBefore = pid > 0 ? ProcStats.rssKiB(pid) : -1;
     Tracker t = new Tracker(n);
     AtomicInteger failures = new AtomicInteger();
     long t0 = System.nanoTime();
-    List<WsConnection> conns = LoadTool.connectAll(client, uris, sources, concurrency, t::listener, failures, null);
-    boolean all = LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    List<WsConnection> conns = LoadTool.connectAll(client, uris, sources, concurrency, t::listener, failures, null,
+        connectTimeoutSeconds);
+    boolean all = LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), connectTimeoutSeconds * 1000L);
     double seconds = (System.nanoTime() - t0) / 1e9;
     System.out.printf(Locale.ROOT, "connected: %d of %d (%d failed) in %.2f s: %.0f conn/s (concurrency %d, sources %d)%n",
         t.welcomed.get(), n, failures.get(), seconds, t.welcomed.get() / seconds, concurrency, sources);
 
-    Thread.sleep(holdSeconds * 1000L);
+    // With --hold-until FILE the figures are taken at once and the connections are then held until FILE
+    // exists (at most --hold seconds), so a driver script can check them while they are open.
+    if (holdUntil.isEmpty()) {
+      Thread.sleep(holdSeconds * 1000L);
+    }
     long heapAfter = pid > 0 && gc ? ProcStats.gcAndHeapUsedKiB(pid) : -1;
     long rssAfter = pid > 0 ? ProcStats.rssKiB(pid) : -1;
     int open = t.welcomed.get() - t.closed.get();
-    System.out.printf("held: %d open after %d s%n", open, holdSeconds);
+    System.out.printf("held: %d open after %d s%n", open, holdUntil.isEmpty() ? holdSeconds : 0);
     if (rssBefore > 0 && rssAfter > 0 && open > 0) {
       System.out.printf(Locale.ROOT, "gateway_rss_kib: before=%d after=%d  rss_per_connection: %.2f KiB%n",
           rssBefore, rssAfter, (rssAfter - rssBefore) / (double) open);
@@ -106,6 +114,16 @@ final class ConnectScenarios {
     if (heapBefore > 0 && heapAfter > 0 && open > 0) {
       System.out.printf(Locale.ROOT, "gateway_heap_used_after_full_gc_kib: before=%d after=%d  heap_per_connection: %.2f KiB%n",
           heapBefore, heapAfter, (heapAfter - heapBefore) / (double) open);
+    }
+    if (!holdUntil.isEmpty()) {
+      java.nio.file.Path release = java.nio.file.Path.of(holdUntil);
+      System.out.println("holding: until " + release + " exists (at most " + holdSeconds + " s)");
+      long h0 = System.nanoTime();
+      boolean released = LoadTool.await(() -> java.nio.file.Files.exists(release), holdSeconds * 1000L);
+      int stillOpen = t.welcomed.get() - t.closed.get();
+      System.out.printf(Locale.ROOT, "released: %s after %.1f s, %d open%n", released ? "by file" : "by --hold timeout",
+          (System.nanoTime() - h0) / 1e9, stillOpen);
+      open = Math.min(open, stillOpen);
     }
     LoadTool.closeAll(conns);
     return all && failures.get() == 0 && open == n;

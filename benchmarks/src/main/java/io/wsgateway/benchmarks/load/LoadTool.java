@@ -25,6 +25,7 @@ import org.HdrHistogram.Histogram;
  * <pre>
  * java -cp benchmarks.jar io.wsgateway.benchmarks.load.LoadTool &lt;scenario&gt; [options]
  *   idle   --url U --connections N [--pid P] [--sources K] [--concurrency C] [--hold S]
+ *          [--user-prefix P] [--hold-until FILE] [--connect-timeout S]
  *   storm  --url U --connections N [--pid P] [--sources K] [--concurrency C]
  *   route  --url U [--url2 U2] --users N (--rate R | --flat) [--window W] [--duration S] [--warmup S]
  *          [--payload BYTES] [--pid P] [--pid2 P2]
@@ -144,6 +145,13 @@ public final class LoadTool {
    */
   static List<WsConnection> connectAll(BenchClient client, URI[] uris, int sources, int concurrency,
       IntFunction<BenchClient.Listener> listeners, AtomicInteger failures, long[] openedAtNanos) throws InterruptedException {
+    return connectAll(client, uris, sources, concurrency, listeners, failures, openedAtNanos, 60);
+  }
+
+  /** As above, waiting at most {@code timeoutSeconds} for each connection. */
+  static List<WsConnection> connectAll(BenchClient client, URI[] uris, int sources, int concurrency,
+      IntFunction<BenchClient.Listener> listeners, AtomicInteger failures, long[] openedAtNanos, int timeoutSeconds)
+      throws InterruptedException {
     Semaphore permits = new Semaphore(concurrency);
     List<CompletableFuture<WsConnection>> futures = new ArrayList<>(uris.length);
     boolean loopback = "127.0.0.1".equals(uris.length == 0 ? null : uris[0].getHost());
@@ -169,7 +177,7 @@ public final class LoadTool {
     List<WsConnection> out = new ArrayList<>(uris.length);
     for (CompletableFuture<WsConnection> f : futures) {
       try {
-        out.add(f.get(60, TimeUnit.SECONDS));
+        out.add(f.get(timeoutSeconds, TimeUnit.SECONDS));
       } catch (Exception e) {
         out.add(null);
       }
