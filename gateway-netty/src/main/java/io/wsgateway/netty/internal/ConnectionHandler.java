@@ -58,6 +58,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private static final int MAX_OUT_OF_ORDER = 4096;
   /** Message ids a resumed session remembers to drop copies that arrive twice during a handover. */
   private static final int RECENT_IDS = 128;
+  /** How long a resumed session waits for its previous owner's hand-over before going on without. */
+  private static final long HANDOVER_WAIT_MILLIS = 1_000;
   /** How long a client may take to answer our close frame before the socket is closed anyway. */
   private static final int CLOSE_HANDSHAKE_TIMEOUT_SECONDS = 5;
 
@@ -86,6 +88,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private java.util.TreeMap<Long, byte[]> outOfOrder;
   /** Whether appends go to the recovery store; false without one, or after it failed. */
   private boolean recoverable;
+  /**
+   * A resumed session waits for its previous owner to hand over what it still had (forwarded
+   * messages are written meanwhile, others held), so one sender's messages keep their order.
+   */
+  private boolean awaitingHandover;
+  private ScheduledFuture<?> handoverTimer;
+  /** Forwarded messages that arrived before the welcome; written right after the backlog. */
+  private java.util.ArrayDeque<Pending> forwardedEarly;
   /** Ids of recent messages, kept by resumed sessions, which may be sent the same message twice. */
   private String[] recentIds;
   private int recentPos;
@@ -167,7 +177,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       } else if (resumeLastSeq > state.lastSeq()) {
         startFresh("invalid_last_seq");
       } else {
-        gateway.notifyClaimed(state.previousOwner(), resumeSession);
+        if (state.previousOwner() != null) {
+          awaitingHandover = true;
+          handoverTimer = channel.eventLoop().schedule(this::onHandedOver, HANDOVER_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+          gateway.notifyClaimed(state.previousOwner(), resumeSession);
+        }
         store.read(resumeSession, resumeLastSeq).whenComplete((backlog, readError) -> onEventLoop(() -> {
           if (closing) {
             return;
@@ -217,7 +231,48 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     for (String topic : state.subscriptions()) {
       gateway.subscribe(this, topic);
     }
-    releaseHeld();
+    java.util.ArrayDeque<Pending> early = forwardedEarly;
+    forwardedEarly = null;
+    if (early != null) {
+      for (Pending m : early) {
+        writeNow(m.messageId(), m.prefix(), m.safe());
+      }
+    }
+    if (!awaitingHandover) {
+      releaseHeld();
+    }
+  }
+
+  /** The previous owner handed the session over (or we stopped waiting): live messages may flow. */
+  void onHandedOver() {
+    onEventLoop(() -> {
+      if (!awaitingHandover) {
+        return;
+      }
+      awaitingHandover = false;
+      if (handoverTimer != null) {
+        handoverTimer.cancel(false);
+      }
+      if (welcomed) {
+        releaseHeld();
+      }
+    });
+  }
+
+  /** A message the session's previous owner forwarded: it goes ahead of messages held meanwhile. */
+  CompletionStage<Void> deliverForwarded(String messageId, byte[] prefix) {
+    CompletableFuture<Void> safe = new CompletableFuture<>();
+    onEventLoop(() -> {
+      if (!welcomed && !closing) {
+        if (forwardedEarly == null) {
+          forwardedEarly = new java.util.ArrayDeque<>();
+        }
+        forwardedEarly.add(new Pending(messageId, prefix, safe));
+      } else {
+        writeNow(messageId, prefix, safe);
+      }
+    });
+    return safe;
   }
 
   private void welcome(Boolean resumed, String reason) {
@@ -225,7 +280,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     releaseHeld();
   }
 
+  private boolean welcomed;
+
   private void writeWelcome(Boolean resumed, String reason) {
+    welcomed = true;
     Principal p = principal;
     Instant expiresAt = p.expiresAt();
     writeText(Protocol.welcome(sessionId, id, p.userId(), gateway.instanceId(), options.pingInterval().toMillis(),
@@ -390,6 +448,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
         return;
       }
       beforeWelcome.add(new Pending(messageId, prefix, safe));
+      return;
+    }
+    writeNow(messageId, prefix, safe);
+  }
+
+  /** Sequences and writes a message now: appended to the session first when it is recoverable. */
+  private void writeNow(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
+    if (closing) {
+      writeMessage(messageId, prefix, safe);
       return;
     }
     if (!remember(messageId)) {
@@ -836,6 +903,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   public void channelInactive(ChannelHandlerContext ctx) {
     open = false;
     closing = true;
+    java.util.ArrayDeque<Pending> forwarded = forwardedEarly;
+    forwardedEarly = null;
+    if (forwarded != null) {
+      for (Pending m : forwarded) {
+        writeMessage(m.messageId(), m.prefix(), m.safe());
+      }
+    }
     java.util.ArrayDeque<Pending> held = beforeWelcome;
     beforeWelcome = null;
     if (held != null) {

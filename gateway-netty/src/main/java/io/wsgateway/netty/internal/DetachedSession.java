@@ -40,6 +40,8 @@ final class DetachedSession implements SessionSink {
   /** The owner that resumed the session, once it did: deliveries are forwarded there. */
   private volatile String newOwner;
   private volatile ScheduledFuture<?> expiry;
+  /** The latest append (or forward) issued, on {@link #executor}; they complete in issue order. */
+  private CompletionStage<Void> tail = CompletableFuture.completedFuture(null);
 
   DetachedSession(GatewayImpl gateway, RecoveryStore store, String sessionId, String userId, String owner,
       RegisteredConnection registration, Set<String> subscriptions, java.util.concurrent.Executor executor) {
@@ -89,7 +91,11 @@ final class DetachedSession implements SessionSink {
   public CompletionStage<Void> deliver(String messageId, byte[] prefix) {
     CompletableFuture<Void> safe = new CompletableFuture<>();
     try {
-      executor.execute(() -> keep(messageId, prefix).whenComplete((v, e) -> safe.complete(null)));
+      executor.execute(() -> {
+        CompletionStage<Void> kept = keep(messageId, prefix);
+        tail = kept;
+        kept.whenComplete((v, e) -> safe.complete(null));
+      });
     } catch (java.util.concurrent.RejectedExecutionException stopping) {
       keep(messageId, prefix).whenComplete((v, e) -> safe.complete(null));
     }
@@ -130,6 +136,18 @@ final class DetachedSession implements SessionSink {
     newOwner = owner;
     if (moved.compareAndSet(false, true)) {
       gateway.onDetachedMoved(this);
+    }
+  }
+
+  /**
+   * Runs {@code done} once every message this session had taken before now is in the store or
+   * forwarded to the new owner: the new owner waits for it so one sender's messages stay in order.
+   */
+  void handOver(Runnable done) {
+    try {
+      executor.execute(() -> tail.whenComplete((v, e) -> done.run()));
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      tail.whenComplete((v, e) -> done.run());
     }
   }
 

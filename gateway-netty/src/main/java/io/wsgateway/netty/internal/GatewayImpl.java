@@ -45,6 +45,7 @@ import io.wsgateway.registry.RegisteredConnection;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -659,7 +660,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     String instance = instanceOf(owner);
     if (instance.equals(instanceId)) {
       ConnectionHandler live = sessions.get(sessionId);
-      return live != null ? live.deliver(messageId, prefix) : DONE;
+      return live != null ? live.deliverForwarded(messageId, prefix) : DONE;
     }
     return endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, prefix, instanceId))
         .exceptionally(e -> {
@@ -668,26 +669,48 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         });
   }
 
-  /** Tells a session's previous owner that it was resumed here, so it stops keeping it. */
+  /**
+   * Tells a session's previous owner that it was resumed here, so it stops keeping it; the previous
+   * owner answers with {@link #HANDED_OVER} once what it still had for the session is in the store
+   * or on its way here (the resumed connection holds live messages until then).
+   */
   void notifyClaimed(String previousOwner, String sessionId) {
-    if (previousOwner == null) {
-      return;
-    }
     String instance = instanceOf(previousOwner);
     if (instance.equals(instanceId)) {
-      DetachedSession d = detached.get(sessionId);
-      ConnectionHandler resumedHere = sessions.get(sessionId);
-      if (d != null && d.owner().equals(previousOwner) && resumedHere != null) {
-        d.movedTo(resumedHere.owner());
-      }
+      onClaimed(sessionId, sessions.get(sessionId) == null ? instanceId : sessions.get(sessionId).owner(),
+          instanceId);
       return;
     }
     endpoint.sendToInstance(instance, Envelope.toSession(Ids.random(), sessionId, CLAIMED, instanceId))
-        .exceptionally(e -> null); // the previous owner may be gone; its session then simply expires
+        .exceptionally(e -> null); // the previous owner may be gone: the resumed connection stops waiting after a while
   }
 
-  /** An empty SESSION envelope: "this session was resumed elsewhere". */
+  /** The session was resumed by {@code newOwner} on {@code newInstance}: hand it over, then say so. */
+  private void onClaimed(String sessionId, String newOwner, String newInstance) {
+    DetachedSession d = detached.get(sessionId);
+    Runnable handedOver = () -> {
+      if (newInstance.equals(instanceId)) {
+        ConnectionHandler resumed = sessions.get(sessionId);
+        if (resumed != null) {
+          resumed.onHandedOver();
+        }
+      } else {
+        endpoint.sendToInstance(newInstance, Envelope.toSession(Ids.random(), sessionId, HANDED_OVER, instanceId))
+            .exceptionally(e -> null);
+      }
+    };
+    if (d == null) {
+      handedOver.run();
+      return;
+    }
+    d.movedTo(newOwner);
+    d.handOver(handedOver);
+  }
+
+  /** SESSION envelope control data: "this session was resumed elsewhere" (new owner to old). */
   private static final byte[] CLAIMED = new byte[0];
+  /** SESSION envelope control data: "everything I had for it is handed over" (old owner to new). */
+  private static final byte[] HANDED_OVER = new byte[] {0};
 
   private static String instanceOf(String owner) {
     int slash = owner.lastIndexOf('/');
@@ -897,18 +920,23 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       }
       default -> {
         if (envelope.data().length == 0) {
-          DetachedSession d = detached.get(envelope.target());
-          if (d != null && envelope.origin() != null) {
-            d.movedTo(envelope.origin());
+          if (envelope.origin() != null) {
+            onClaimed(envelope.target(), envelope.origin(), envelope.origin());
           }
           return DONE;
         }
         ConnectionHandler live = sessions.get(envelope.target());
+        if (Arrays.equals(envelope.data(), HANDED_OVER)) {
+          if (live != null) {
+            live.onHandedOver();
+          }
+          return DONE;
+        }
         if (live == null) {
           log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
           return DONE;
         }
-        return live.deliver(envelope.id(), envelope.data());
+        return live.deliverForwarded(envelope.id(), envelope.data());
       }
     }
   }
