@@ -600,6 +600,25 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }
   }
 
+  /**
+   * Writes one message of a batch the caller runs on this connection's event loop, without a flush
+   * task of its own: the batch flushes every connection it wrote to once, at its end ({@link
+   * #flushBatch}). Only without a recovery store (then the seq is assigned here, synchronously).
+   */
+  void writeInBatch(String messageId, byte[] prefix) {
+    boolean alreadyScheduled = flushScheduled;
+    flushScheduled = true; // suppresses scheduleFlush(): the batch flushes
+    writeMessage(messageId, prefix, null);
+    flushScheduled = alreadyScheduled;
+  }
+
+  /** Flushes after {@link #writeInBatch}, unless a flush task is already on its way. */
+  void flushBatch() {
+    if (!flushScheduled) {
+      channel.flush();
+    }
+  }
+
   private void flushNow() {
     flushScheduled = false;
     channel.flush();

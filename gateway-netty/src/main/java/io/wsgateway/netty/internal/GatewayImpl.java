@@ -909,7 +909,11 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           return DONE;
         }
         byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
-        List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(st.subscribers.size());
+        if (recovery == null) {
+          fanOut(st.subscribers, envelope.id(), prefix);
+          return DONE;
+        }
+        List<CompletableFuture<?>> kept = new ArrayList<>(st.subscribers.size());
         for (SessionSink sink : st.subscribers) {
           CompletionStage<Void> safe = sink.deliver(envelope.id(), prefix);
           if (kept != null) {
@@ -937,6 +941,37 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           return DONE;
         }
         return live.deliverForwarded(envelope.id(), envelope.data());
+      }
+    }
+  }
+
+  /**
+   * Delivers one topic message to many connections with one task per event loop (not one per
+   * subscriber), each writing to all of its connections and then flushing each once.
+   */
+  private void fanOut(Set<SessionSink> subscribers, String messageId, byte[] prefix) {
+    Map<io.netty.channel.EventLoop, List<ConnectionHandler>> byLoop = new java.util.IdentityHashMap<>();
+    for (SessionSink sink : subscribers) {
+      if (sink instanceof ConnectionHandler c) {
+        byLoop.computeIfAbsent(c.channel().eventLoop(), l -> new ArrayList<>()).add(c);
+      } else {
+        sink.deliver(messageId, prefix);
+      }
+    }
+    for (Map.Entry<io.netty.channel.EventLoop, List<ConnectionHandler>> e : byLoop.entrySet()) {
+      List<ConnectionHandler> batch = e.getValue();
+      Runnable writeAll = () -> {
+        for (ConnectionHandler c : batch) {
+          c.writeInBatch(messageId, prefix);
+        }
+        for (ConnectionHandler c : batch) {
+          c.flushBatch();
+        }
+      };
+      try {
+        e.getKey().execute(writeAll);
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        log.debug("fan-out of {} skipped: event loop stopping", messageId);
       }
     }
   }
