@@ -74,7 +74,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private volatile String sessionId;
   /** Whether the session is open in the recovery store (new or resumed), so it survives a disconnect. */
   private volatile boolean sessionOpen;
-  private final Set<String> subscriptions = ConcurrentHashMap.newKeySet();
+  /** Created on the first subscribe: most connections never subscribe, and an idle one stays small. */
+  private volatile Set<String> subscriptions;
   private volatile Principal principal;
   private volatile boolean open = true;
 
@@ -128,7 +129,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     this.channel = channel;
     this.principal = principal;
     this.id = Ids.random();
-    this.owner = gateway.instanceId() + "/" + id;
+    // Only sessions in a recovery store have an owner string; without one it would be dead weight.
+    this.owner = gateway.recovery() == null ? null : gateway.instanceId() + "/" + id;
     this.sessionId = Ids.random();
     this.resumeSession = resumeSession;
     this.resumeLastSeq = resumeLastSeq;
@@ -350,12 +352,23 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   @Override
   public Set<String> subscriptions() {
-    return Set.copyOf(subscriptions);
+    Set<String> s = subscriptions;
+    return s == null ? Set.of() : Set.copyOf(s);
   }
 
   @Override
   public Set<String> liveSubscriptions() {
-    return subscriptions;
+    Set<String> s = subscriptions;
+    if (s == null) {
+      synchronized (this) {
+        s = subscriptions;
+        if (s == null) {
+          s = ConcurrentHashMap.newKeySet();
+          subscriptions = s;
+        }
+      }
+    }
+    return s;
   }
 
   @Override
@@ -700,7 +713,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** Keeps the session's subscriptions in the store so a resume restores them. */
   private void saveSubscriptions() {
     if (recoverable && sessionOpen) {
-      gateway.recovery().subscriptions(sessionId, Set.copyOf(subscriptions)).exceptionally(e -> null);
+      gateway.recovery().subscriptions(sessionId, subscriptions()).exceptionally(e -> null);
     }
   }
 
@@ -736,7 +749,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       reply(f.id(), new GatewayException(ErrorCodes.NOT_AUTHORIZED, "not authorized to subscribe to " + f.topic()));
       return;
     }
-    if (!subscriptions.contains(f.topic()) && subscriptions.size() >= options.maxSubscriptionsPerConnection()) {
+    Set<String> current = liveSubscriptions();
+    if (!current.contains(f.topic()) && current.size() >= options.maxSubscriptionsPerConnection()) {
       reply(f.id(), new GatewayException(ErrorCodes.LIMIT_EXCEEDED,
           "subscription limit of " + options.maxSubscriptionsPerConnection() + " reached"));
       return;
@@ -845,6 +859,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   // ---- timers ----
 
   private void heartbeat() {
+    if (expiry == null && principal.expiresAt() != null) {
+      scheduleExpiry();
+    }
     long silentNanos = System.nanoTime() - lastReadNanos;
     if (silentNanos >= options.idleTimeout().toNanos()) {
       closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_IDLE_TIMEOUT, false);
@@ -854,6 +871,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }
   }
 
+  /**
+   * Arms the token-expiry close when the expiry is less than one ping interval away; otherwise the
+   * heartbeat tick arms it later, which spares an idle connection a second timer for its token.
+   */
   private void scheduleExpiry() {
     if (expiry != null) {
       expiry.cancel(false);
@@ -862,9 +883,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     Instant expiresAt = principal.expiresAt();
     if (expiresAt != null) {
       long delayMs = Math.max(0, expiresAt.toEpochMilli() - System.currentTimeMillis());
-      expiry = channel.eventLoop().schedule(
-          () -> closeWith(CloseCodes.TOKEN_EXPIRED, CloseCodes.REASON_TOKEN_EXPIRED, false),
-          delayMs, TimeUnit.MILLISECONDS);
+      if (delayMs <= options.pingInterval().toMillis()) {
+        expiry = channel.eventLoop().schedule(
+            () -> closeWith(CloseCodes.TOKEN_EXPIRED, CloseCodes.REASON_TOKEN_EXPIRED, false),
+            delayMs, TimeUnit.MILLISECONDS);
+      }
     }
   }
 
