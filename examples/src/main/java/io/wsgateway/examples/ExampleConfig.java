@@ -206,8 +206,10 @@ final class ExampleConfig {
   public String toString() {
     return "ExampleConfig{host=" + host + ", port=" + port + ", path=" + path
         + ", jwtSecret=" + (jwtSecret == null ? null : "<set>") + ", jwks=" + jwks + ", instanceId=" + instanceId
-        + ", redisUri=" + mask(redisUri) + ", rabbitUri=" + mask(rabbitUri) + ", adminPort=" + adminPort
-        + ", devMode=" + devMode() + "}";
+        + ", redisUri=" + mask(redisUri) + ", redisPrefix=" + redisPrefix + ", rabbitUri=" + mask(rabbitUri)
+        + ", rabbitPrefix=" + rabbitPrefix + ", adminPort=" + adminPort + ", recovery=" + recovery
+        + ", recoveryWindowMs=" + recoveryWindowMs + ", drainSpreadMs=" + drainSpreadMs + ", drainDeadlineMs="
+        + drainDeadlineMs + ", devMode=" + devMode() + "}";
   }
 
   /** Hides the password of a {@code scheme://user:password@host} URI. */

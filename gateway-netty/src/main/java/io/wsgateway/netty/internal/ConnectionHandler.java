@@ -295,6 +295,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private void releaseHeld() {
     java.util.ArrayDeque<Pending> early = beforeWelcome;
     beforeWelcome = null;
+    if (early == null) {
+      return;
+    }
     for (Pending m : early) {
       writeMessage(m.messageId(), m.prefix(), m.safe());
     }
@@ -962,6 +965,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }
     cancel(heartbeat);
     cancel(expiry);
+    cancel(handoverTimer);
     cancel(slowConsumerTimer);
     gateway.onDisconnected(this, closeCode, closeReason);
     ctx.fireChannelInactive();
