@@ -137,7 +137,7 @@ public final class ExampleGateway {
    * it listens.
    *
    * @throws IllegalArgumentException if a variable has a bad value
-   * @throws IllegalStateException if a variable asks for a module that is not wired yet
+   * @throws IllegalStateException if the configuration is inconsistent
    * @throws UncheckedIOException if the {@code GATEWAY_JWKS} file cannot be read
    * @throws GatewayException if the gateway cannot start (e.g. the port is taken)
    */
