@@ -48,6 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -241,6 +242,7 @@ class RollingRestartTest {
   }
 
   @Test
+  @Tag("crash") // not in the default build yet: see examples/pom.xml
   @DisplayName("loses nothing when an instance is killed with no drain: its clients resume elsewhere")
   void killNine() throws Exception {
     connectClients();
