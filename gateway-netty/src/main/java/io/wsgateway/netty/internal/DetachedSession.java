@@ -83,10 +83,6 @@ final class DetachedSession implements SessionSink {
     return owner;
   }
 
-  boolean isEnded() {
-    return ended.get();
-  }
-
   @Override
   public CompletionStage<Void> deliver(String messageId, byte[] prefix) {
     CompletableFuture<Void> safe = new CompletableFuture<>();

@@ -282,11 +282,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
   }
 
+  /** Ready means accepting: only a running instance takes new clients (and answers /ready with 200). */
   boolean isAccepting() {
-    return state == GatewayState.RUNNING;
-  }
-
-  boolean isReady() {
     return state == GatewayState.RUNNING;
   }
 

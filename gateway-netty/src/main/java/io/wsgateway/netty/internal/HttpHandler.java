@@ -110,7 +110,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     } else if (path.equals(HEALTH_PATH)) {
       respond(ctx, req, HttpReply.json(200, "{\"status\":\"up\"}"));
     } else if (path.equals(READY_PATH)) {
-      respond(ctx, req, gateway.isReady() ? HttpReply.json(200, "{\"status\":\"ready\"}")
+      respond(ctx, req, gateway.isAccepting() ? HttpReply.json(200, "{\"status\":\"ready\"}")
           : HttpReply.json(503, "{\"status\":\"not_ready\"}").withHeader("Retry-After", RETRY_AFTER_SECONDS));
     } else {
       HttpRoute route = admin ? null : gateway.route(path);
