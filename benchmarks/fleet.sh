@@ -100,12 +100,12 @@ cleanup() {
   [ ${#TOOL_PIDS[@]} -gt 0 ] && stop_all 10 "${TOOL_PIDS[@]}"
   [ ${#GW_PIDS[@]} -gt 0 ] && stop_all 60 "${GW_PIDS[@]}"
   delete_redis_keys
-  # The inbox queues expire by themselves (x-expires) and the ingress queue is durable; delete them all.
+  # The inbox queues expire by themselves (x-expires); the ingress and orphans queues are durable; delete them all.
   # The exchanges (wsgwfleet.inbox, .topics, .ingress) are left: durable but fixed-name, so repeated
   # runs reuse them instead of accumulating (rabbitmqctl cannot delete exchanges).
   if command -v rabbitmqctl >/dev/null; then
     local q
-    for q in "$RABBIT_PREFIX.ingress" $(seq -f "$RABBIT_PREFIX.inbox.fleet-%g" 1 "$INSTANCES"); do
+    for q in "$RABBIT_PREFIX.ingress" "$RABBIT_PREFIX.orphans" $(seq -f "$RABBIT_PREFIX.inbox.fleet-%g" 1 "$INSTANCES"); do
       timeout 30 rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1
     done
   fi

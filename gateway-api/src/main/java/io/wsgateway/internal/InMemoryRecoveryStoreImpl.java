@@ -34,6 +34,8 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
   private final int maxMessages;
   private final Clock clock;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  /** Session ids by user; entries go when their session is found gone. */
+  private final Map<String, Set<String>> byUser = new ConcurrentHashMap<>();
   private int createsSinceSweep;
 
   private static final class Session {
@@ -75,6 +77,12 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
   @Override
   public CompletionStage<Void> create(String sessionId, String userId, String owner) {
     Session old = sessions.put(sessionId, new Session(userId, owner));
+    byUser.compute(userId, (u, set) -> {
+      // Inside compute: atomic with sessionsOf dropping an empty set.
+      Set<String> ids = set != null ? set : ConcurrentHashMap.newKeySet();
+      ids.add(sessionId);
+      return ids;
+    });
     if (old != null) {
       synchronized (old) {
         old.gone = true;
@@ -92,6 +100,9 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
         synchronized (e.getValue()) {
           alive(e.getKey(), e.getValue());
         }
+      }
+      for (String user : byUser.keySet()) {
+        sessionsOf(user);
       }
     }
     return DONE;
@@ -159,6 +170,33 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
       }
       return CompletableFuture.completedFuture(new Backlog(afterSeq + 1, out, false));
     }
+  }
+
+  @Override
+  public CompletionStage<Map<String, String>> sessionsOf(String userId) {
+    Set<String> ids = byUser.get(userId);
+    if (ids == null) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    Map<String, String> owners = new java.util.HashMap<>();
+    for (String id : ids) {
+      Session s = sessions.get(id);
+      String owner = null;
+      if (s != null) {
+        synchronized (s) {
+          if (alive(id, s) && s.userId.equals(userId)) {
+            owner = s.owner;
+          }
+        }
+      }
+      if (owner != null) {
+        owners.put(id, owner);
+      } else {
+        ids.remove(id);
+      }
+    }
+    byUser.computeIfPresent(userId, (u, set) -> set.isEmpty() ? null : set);
+    return CompletableFuture.completedFuture(owners);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.wsgateway.recovery;
 
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
@@ -45,6 +46,16 @@ public interface RecoveryStore extends AutoCloseable {
    *     dropped by the per-session limit
    */
   CompletionStage<Backlog> read(String sessionId, long afterSeq);
+
+  /**
+   * The sessions of {@code userId} that can still be resumed (attached, or detached within the
+   * window), each with its current owner. A message for a user whom no live instance holds goes to
+   * these: appended by whoever finds the owner dead, or forwarded to the owner. That is how a client
+   * whose instance died without a drain finds on resume what was sent to it meanwhile.
+   *
+   * @return session id to owner; empty when the user has none
+   */
+  CompletionStage<Map<String, String>> sessionsOf(String userId);
 
   /** Records the session's topic subscriptions, restored on resume. */
   CompletionStage<Void> subscriptions(String sessionId, Set<String> topics);

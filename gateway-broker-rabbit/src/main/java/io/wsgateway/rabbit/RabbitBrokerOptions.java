@@ -25,6 +25,14 @@ public final class RabbitBrokerOptions {
    * reconnect, short enough that a crashed instance's inbox does not collect messages for long.
    */
   public static final Duration DEFAULT_INBOX_EXPIRY = Duration.ofSeconds(60);
+  /**
+   * Default time a message waits in an inbox before another instance rescues it: 10 seconds. Longer
+   * than the Redis registry's liveness TTL (6 s), so by then a crashed instance is no longer named by
+   * lookups, and far longer than a live instance ever leaves a message queued.
+   */
+  public static final Duration DEFAULT_ORPHAN_AFTER = Duration.ofSeconds(10);
+  /** Default time a rescued message waits for an instance to take it: 10 minutes. */
+  public static final Duration DEFAULT_ORPHAN_RETENTION = Duration.ofMinutes(10);
   /** Default most envelopes in one broker message: 256. */
   public static final int DEFAULT_BATCH_MAX_ENVELOPES = 256;
   /** Default most payload bytes in one broker message: 64 KiB. */
@@ -61,6 +69,8 @@ public final class RabbitBrokerOptions {
   private final List<String> addresses;
   private final String exchangePrefix;
   private final Duration inboxExpiry;
+  private final Duration orphanAfter;
+  private final Duration orphanRetention;
   private final int batchMaxEnvelopes;
   private final int batchMaxBytes;
   private final Duration batchLinger;
@@ -76,6 +86,8 @@ public final class RabbitBrokerOptions {
     this.addresses = List.copyOf(b.addresses);
     this.exchangePrefix = b.exchangePrefix;
     this.inboxExpiry = b.inboxExpiry;
+    this.orphanAfter = b.orphanAfter;
+    this.orphanRetention = b.orphanRetention;
     this.batchMaxEnvelopes = b.batchMaxEnvelopes;
     this.batchMaxBytes = b.batchMaxBytes;
     this.batchLinger = b.batchLinger;
@@ -120,6 +132,16 @@ public final class RabbitBrokerOptions {
   /** How long an inbox queue outlives its last consumer (its {@code x-expires}). */
   public Duration inboxExpiry() {
     return inboxExpiry;
+  }
+
+  /** How long a message waits in an inbox before it is dead-lettered to the shared orphans queue. */
+  public Duration orphanAfter() {
+    return orphanAfter;
+  }
+
+  /** How long a message waits in the orphans queue for an instance to take it. */
+  public Duration orphanRetention() {
+    return orphanRetention;
   }
 
   /** The most envelopes in one broker message. */
@@ -173,6 +195,8 @@ public final class RabbitBrokerOptions {
         + ", addresses=" + addresses
         + ", exchangePrefix=" + exchangePrefix
         + ", inboxExpiry=" + inboxExpiry
+        + ", orphanAfter=" + orphanAfter
+        + ", orphanRetention=" + orphanRetention
         + ", batchMaxEnvelopes=" + batchMaxEnvelopes
         + ", batchMaxBytes=" + batchMaxBytes
         + ", batchLinger=" + batchLinger
@@ -205,6 +229,8 @@ public final class RabbitBrokerOptions {
     private List<String> addresses = List.of();
     private String exchangePrefix = DEFAULT_EXCHANGE_PREFIX;
     private Duration inboxExpiry = DEFAULT_INBOX_EXPIRY;
+    private Duration orphanAfter = DEFAULT_ORPHAN_AFTER;
+    private Duration orphanRetention = DEFAULT_ORPHAN_RETENTION;
     private int batchMaxEnvelopes = DEFAULT_BATCH_MAX_ENVELOPES;
     private int batchMaxBytes = DEFAULT_BATCH_MAX_BYTES;
     private Duration batchLinger = DEFAULT_BATCH_LINGER;
@@ -222,6 +248,8 @@ public final class RabbitBrokerOptions {
       addresses = o.addresses;
       exchangePrefix = o.exchangePrefix;
       inboxExpiry = o.inboxExpiry;
+      orphanAfter = o.orphanAfter;
+      orphanRetention = o.orphanRetention;
       batchMaxEnvelopes = o.batchMaxEnvelopes;
       batchMaxBytes = o.batchMaxBytes;
       batchLinger = o.batchLinger;
@@ -303,6 +331,27 @@ public final class RabbitBrokerOptions {
      */
     public Builder inboxExpiry(Duration inboxExpiry) {
       this.inboxExpiry = positiveMillis("inboxExpiry", inboxExpiry);
+      return this;
+    }
+
+    /**
+     * How long a message may wait in an instance's inbox ({@code x-message-ttl}) before RabbitMQ
+     * dead-letters it to the shared orphans queue, where any live instance routes it again: that is
+     * how messages queued for an instance that crashed reach its clients, who resumed elsewhere. A
+     * restart within it consumes its own inbox as usual. Default: 10 seconds ({@link
+     * #DEFAULT_ORPHAN_AFTER}); keep it above the registry's liveness TTL.
+     */
+    public Builder orphanAfter(Duration orphanAfter) {
+      this.orphanAfter = positiveMillis("orphanAfter", orphanAfter);
+      return this;
+    }
+
+    /**
+     * How long a message waits in the orphans queue ({@code x-message-ttl}) when no instance consumes
+     * it. Default: 10 minutes ({@link #DEFAULT_ORPHAN_RETENTION}).
+     */
+    public Builder orphanRetention(Duration orphanRetention) {
+      this.orphanRetention = positiveMillis("orphanRetention", orphanRetention);
       return this;
     }
 

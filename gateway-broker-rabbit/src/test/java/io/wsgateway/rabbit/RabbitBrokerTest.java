@@ -411,4 +411,62 @@ class RabbitBrokerTest {
       awaitDelivered(b, confirmed);
     }
   }
+
+  @Nested
+  @DisplayName("orphans")
+  class Orphans {
+
+    /** Handles nothing from its inbox (a crashed or hopelessly stuck instance); records rescues. */
+    final class Stuck implements io.wsgateway.broker.EnvelopeHandler {
+      final List<String> rescued = new java.util.concurrent.CopyOnWriteArrayList<>();
+      final boolean stuck;
+
+      Stuck(boolean stuck) {
+        this.stuck = stuck;
+      }
+
+      @Override
+      public void onEnvelope(Envelope envelope) {}
+
+      @Override
+      public java.util.concurrent.CompletionStage<Void> handle(Envelope envelope) {
+        return stuck ? new CompletableFuture<>() : CompletableFuture.completedFuture(null);
+      }
+
+      @Override
+      public java.util.concurrent.CompletionStage<Void> onOrphan(Envelope envelope, String deadInstance) {
+        rescued.add(envelope.id() + "@" + deadInstance);
+        return CompletableFuture.completedFuture(null);
+      }
+    }
+
+    @Test
+    @DisplayName("what waits in an inbox longer than orphanAfter reaches a live instance's onOrphan, naming that inbox's instance")
+    void rescued() throws Exception {
+      RabbitBrokerOptions options = rabbit.options().prefetch(1).orphanAfter(Duration.ofMillis(300)).build();
+      MessageBroker ghostBroker = RabbitBroker.create(options);
+      brokers.add(ghostBroker);
+      MessageBroker liveBroker = RabbitBroker.create(options);
+      brokers.add(liveBroker);
+      String ghostId = "ghost-" + ids.incrementAndGet() + "-" + System.nanoTime();
+      Stuck ghost = new Stuck(true);
+      Stuck live = new Stuck(false);
+      BrokerEndpoint ghostEndpoint = Await.success(TIMEOUT, "attach ghost", ghostBroker.attach(ghostId, ghost));
+      BrokerEndpoint liveEndpoint = Await.success(TIMEOUT, "attach live", liveBroker.attach("live-" + ghostId, live));
+
+      // One at a time, so each is its own broker message: the first is taken (and never acked) by the
+      // stuck consumer, the others wait in its inbox until they expire into the orphans queue.
+      for (int i = 0; i < 3; i++) {
+        Await.success(TIMEOUT, "send " + i, liveEndpoint.sendToInstance(ghostId, envelope("o" + i)));
+      }
+      Await.until(TIMEOUT, "two rescued", () -> {
+        Set<String> all = new HashSet<>(ghost.rescued);
+        all.addAll(live.rescued);
+        return all;
+      }, all -> all.containsAll(Set.of("o1@" + ghostId, "o2@" + ghostId)));
+      assertTrue(ghost.rescued.size() + live.rescued.size() <= 2, "the one held by the stuck consumer is not rescued: "
+          + ghost.rescued + live.rescued);
+      assertNotNull(ghostEndpoint);
+    }
+  }
 }

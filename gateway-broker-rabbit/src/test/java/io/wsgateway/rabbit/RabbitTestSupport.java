@@ -48,6 +48,7 @@ final class RabbitTestSupport implements AutoCloseable {
         ch.queueDelete(queue);
       }
       ch.queueDelete(prefix + ".ingress");
+      ch.queueDelete(prefix + ".orphans");
       for (String exchange : List.of(".inbox", ".topics", ".ingress", ".upstream")) {
         ch.exchangeDelete(prefix + exchange);
       }

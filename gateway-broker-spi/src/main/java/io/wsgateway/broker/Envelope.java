@@ -63,6 +63,19 @@ public final class Envelope {
     return new Envelope(id, Kind.SESSION, sessionId, null, data, origin);
   }
 
+  /**
+   * As above, naming the session's owner as the sender last knew it ({@link #sessionOwner()}), so the
+   * receiving instance can keep the message for the session if that owner is gone.
+   */
+  public static Envelope toSession(String id, String sessionId, String owner, byte[] data, String origin) {
+    return new Envelope(id, Kind.SESSION, sessionId, owner, data, origin);
+  }
+
+  /** For a {@link Kind#SESSION} envelope, the session's owner as its sender knew it, or {@code null}. */
+  public String sessionOwner() {
+    return kind == Kind.SESSION ? from : null;
+  }
+
   /** Unique message id. */
   public String id() {
     return id;

@@ -87,7 +87,7 @@ public final class EnvelopeCodec {
         batch.add(switch (kinds[kind]) {
           case USER -> Envelope.toUser(id, target, from, data, origin);
           case TOPIC -> Envelope.toTopic(id, target, from, data, origin);
-          case SESSION -> Envelope.toSession(id, target, data, origin);
+          case SESSION -> Envelope.toSession(id, target, from, data, origin);
         });
       }
       return batch;

@@ -36,4 +36,17 @@ public interface EnvelopeHandler {
     onEnvelope(envelope);
     return java.util.concurrent.CompletableFuture.completedFuture(null);
   }
+
+  /**
+   * An envelope that was addressed to instance {@code deadInstance} but waited in its inbox too long
+   * (the instance crashed, or is hopelessly behind), handed to another instance by a broker that
+   * supports it. The handler delivers it as if freshly routed, without sending it back into that
+   * instance's inbox unless the instance is alive again. Default: {@link #handle}.
+   *
+   * @param deadInstance the instance whose inbox it waited in, or {@code null} if unknown
+   * @return completes when the envelope is safely handled; the broker acknowledges it then
+   */
+  default java.util.concurrent.CompletionStage<Void> onOrphan(Envelope envelope, String deadInstance) {
+    return handle(envelope);
+  }
 }

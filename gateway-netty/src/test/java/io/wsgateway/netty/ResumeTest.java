@@ -122,6 +122,30 @@ class ResumeTest {
   }
 
   @Test
+  @DisplayName("keeps messages for a session whose instance died without a drain, for the client's resume elsewhere")
+  void ownerGoneWithoutDrain() {
+    // A session whose owner, instance "crashed", is gone: never detached, and not in the registry.
+    store.create("crashed-session", "dave", "crashed/c1").toCompletableFuture().join();
+    store.append("crashed-session", "crashed/c1", "m1", "{\"type\":\"message\",\"data\":\"before\",\"seq\":".getBytes(StandardCharsets.UTF_8))
+        .toCompletableFuture().join();
+    Gateway two = gateway("two", store);
+
+    // No instance holds dave, yet the send is accepted: it is kept for his session.
+    two.sendToUser("dave", "\"while away\"").toCompletableFuture().join();
+
+    TestClient back = connect(two, "dave", "&session=crashed-session&last_seq=0");
+    assertTrue(back.welcome().path("resumed").asBoolean(), back.welcome().toString());
+    List<JsonNode> missed = back.next("message", 2);
+    assertEquals(List.of(1L, 2L), missed.stream().map(m -> m.path("seq").asLong()).toList());
+    assertEquals("while away", missed.get(1).path("data").asText());
+
+    // A user with no session anywhere is still offline.
+    Throwable offline = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+        () -> two.sendToUser("erin", "\"x\"").toCompletableFuture().join());
+    assertTrue(offline.getCause().getMessage().contains("offline"), offline.toString());
+  }
+
+  @Test
   @DisplayName("answers resumed:false with a reason for an unknown session, trimmed history, or no recovery store")
   void resumeFailures() {
     RecoveryStore small = InMemoryRecoveryStore.create(Duration.ofSeconds(30), 5, Clock.systemUTC());

@@ -9,6 +9,7 @@ import io.wsgateway.GatewayException;
 import io.wsgateway.testkit.Await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,7 +43,7 @@ class RedisRecoveryStoreKeysTest {
   }
 
   @Test
-  @DisplayName("a session is two hash-tagged keys with the attached TTL, then the window once detached")
+  @DisplayName("a session is two hash-tagged keys with the attached TTL, then the window once detached, indexed under its user")
   void keysAndExpiry() {
     String prefix = support.newStorePrefix();
     try (RedisRecoveryStore s = store(prefix)) {
@@ -52,7 +53,10 @@ class RedisRecoveryStoreKeysTest {
       Await.success(CALL, "append", s.append("sess-1", "i1/c1", "m1", "f1".getBytes(StandardCharsets.UTF_8)));
       Await.success(CALL, "subscriptions", s.subscriptions("sess-1", Set.of("news")));
 
-      assertEquals(Set.of(hash, log), Set.copyOf(support.redis.keys(prefix + "*")));
+      String index = prefix + "u:{alice}";
+      assertEquals(Set.of(hash, log, index), Set.copyOf(support.redis.keys(prefix + "*")));
+      assertEquals(List.of("sess-1"), support.redis.zrange(index, 0, -1));
+      assertTrue(support.redis.pttl(index) > Duration.ofMinutes(60).toMillis(), "the index outlives the session's record");
       assertEquals("alice", support.redis.hget(hash, "user"));
       assertEquals("1", support.redis.hget(hash, "seq"));
       assertTrue(support.redis.pttl(hash) > Duration.ofMinutes(59).toMillis(), "attached TTL on the hash");

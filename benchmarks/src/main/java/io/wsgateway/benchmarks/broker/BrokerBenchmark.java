@@ -141,6 +141,7 @@ public class BrokerBenchmark extends AbstractBenchmark {
     try (com.rabbitmq.client.Connection c = f.newConnection("benchmark-cleanup"); Channel ch = c.createChannel()) {
       ch.queueDelete(prefix + ".inbox." + instanceId);
       ch.queueDelete(prefix + ".ingress");
+      ch.queueDelete(prefix + ".orphans");
       for (String x : new String[] {".inbox", ".topics", ".ingress", ".upstream"}) {
         ch.exchangeDelete(prefix + x);
       }

@@ -155,6 +155,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       consumer.basicQos(options.prefetch());
       consumer.basicConsume(inboxQueue, false, "inbox-" + instanceId, new InboxConsumer(consumer));
       consumer.basicConsume(topology.ingressQueue, false, "ingress-" + instanceId, new IngressConsumer(consumer));
+      consumer.basicConsume(topology.orphansQueue, false, "orphans-" + instanceId, new OrphanConsumer(consumer));
       connected = true;
       long sweepMillis = Math.max(10, Math.min(100, options.publishTimeout().toMillis() / 10));
       io.scheduleWithFixedDelay(this::sweepExpired, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
@@ -181,10 +182,17 @@ final class RabbitEndpoint implements BrokerEndpoint {
     ingressArgs.put("x-queue-type", options.ingressQueueType().name().toLowerCase(java.util.Locale.ROOT));
     channel.queueDeclare(topology.ingressQueue, true, false, false, ingressArgs);
     channel.queueBind(topology.ingressQueue, topology.ingressExchange, "");
+    channel.queueDeclare(topology.orphansQueue, true, false, false,
+        Map.of("x-message-ttl", (int) Math.min(Integer.MAX_VALUE, options.orphanRetention().toMillis())));
     Map<String, Object> inboxArgs = new HashMap<>();
     // Not exclusive and not auto-delete: the inbox must survive a brief disconnect; x-expires removes
     // it once its instance has been gone for inboxExpiry.
     inboxArgs.put("x-expires", (int) options.inboxExpiry().toMillis());
+    // What waits longer than orphanAfter (its instance crashed) moves to the shared orphans queue,
+    // where the live instances route it again.
+    inboxArgs.put("x-message-ttl", (int) options.orphanAfter().toMillis());
+    inboxArgs.put("x-dead-letter-exchange", "");
+    inboxArgs.put("x-dead-letter-routing-key", topology.orphansQueue);
     channel.queueDeclare(inboxQueue, false, false, false, inboxArgs);
     channel.queueBind(inboxQueue, topology.inboxExchange, instanceId);
   }
@@ -617,6 +625,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       try {
         consumer.basicCancel("inbox-" + instanceId);
         consumer.basicCancel("ingress-" + instanceId);
+        consumer.basicCancel("orphans-" + instanceId);
       } catch (IOException | RuntimeException e) {
         log.debug("instance {}: cancelling consumers failed", instanceId, e);
       }
@@ -627,8 +636,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
       }
       try {
         // Deleting the inbox makes later sends to this instance fail with NO_ROUTE instead of
-        // collecting in a queue nobody reads until it expires.
-        admin().queueDelete(inboxQueue);
+        // collecting in a queue nobody reads until it expires. Only if empty: what is still in it
+        // (sent during the last moments) is rescued through the orphans queue instead.
+        admin().queueDelete(inboxQueue, false, true);
       } catch (IOException | RuntimeException e) {
         log.debug("instance {}: deleting inbox {} failed; it expires after {}", instanceId, inboxQueue, options.inboxExpiry(), e);
       }
@@ -805,6 +815,71 @@ final class RabbitEndpoint implements BrokerEndpoint {
         }
       });
     }
+  }
+
+  /**
+   * Consumes the shared orphans queue: batches that waited too long in some instance's inbox. Each
+   * envelope goes to the handler's {@link io.wsgateway.broker.EnvelopeHandler#onOrphan}, told whose
+   * inbox it came from; the batch is acknowledged once all are handled.
+   */
+  private final class OrphanConsumer extends DefaultConsumer {
+    OrphanConsumer(Channel channel) {
+      super(channel);
+    }
+
+    @Override
+    public void handleDelivery(String tag, com.rabbitmq.client.Envelope delivery, AMQP.BasicProperties props, byte[] body)
+        throws IOException {
+      if (closing.get()) {
+        getChannel().basicReject(delivery.getDeliveryTag(), true);
+        return;
+      }
+      List<Envelope> batch;
+      try {
+        batch = EnvelopeCodec.decode(body);
+      } catch (IllegalArgumentException e) {
+        log.warn("instance {}: dropping a malformed orphaned batch {}: {}", instanceId, props.getMessageId(), e.getMessage());
+        getChannel().basicReject(delivery.getDeliveryTag(), false);
+        return;
+      }
+      String deadInstance = topology.instanceOfInbox(deadLetteredFrom(props));
+      log.info("instance {}: rescuing {} envelope(s) that waited in the inbox of {}", instanceId, batch.size(), deadInstance);
+      java.util.concurrent.CompletableFuture<?>[] handled = new java.util.concurrent.CompletableFuture<?>[batch.size()];
+      int n = 0;
+      for (Envelope envelope : batch) {
+        try {
+          handled[n++] = handler.onOrphan(envelope, deadInstance).toCompletableFuture();
+        } catch (RuntimeException e) {
+          log.error("instance {}: orphan handler failed for {}", instanceId, envelope, e);
+        }
+      }
+      Channel channel = getChannel();
+      long deliveryTag = delivery.getDeliveryTag();
+      java.util.concurrent.CompletableFuture.allOf(java.util.Arrays.copyOf(handled, n)).whenComplete((v, e) -> {
+        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+            ? e.getCause() : e;
+        try {
+          if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.UNAVAILABLE) {
+            channel.basicReject(deliveryTag, true); // this instance is stopping: another one takes it
+          } else {
+            channel.basicAck(deliveryTag, false);
+          }
+        } catch (IOException | com.rabbitmq.client.AlreadyClosedException closed) {
+          log.debug("instance {}: could not settle orphaned batch: {}", instanceId, closed.toString());
+        }
+      });
+    }
+  }
+
+  /** The queue a dead-lettered message last left, from its {@code x-death} header. */
+  private static String deadLetteredFrom(AMQP.BasicProperties props) {
+    Map<String, Object> headers = props.getHeaders();
+    Object deaths = headers == null ? null : headers.get("x-death");
+    if (deaths instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> latest) {
+      Object queue = latest.get("queue");
+      return queue == null ? null : queue.toString();
+    }
+    return null;
   }
 
   private static String preview(byte[] body) {

@@ -15,6 +15,8 @@ final class Topology {
   final String topicsExchange;
   final String ingressExchange;
   final String ingressQueue;
+  /** Where inboxes dead-letter what waited too long: shared by all instances, like ingress. */
+  final String orphansQueue;
   final String upstreamExchange;
   private final String inboxQueuePrefix;
 
@@ -24,12 +26,18 @@ final class Topology {
     this.topicsExchange = prefix + ".topics";
     this.ingressExchange = prefix + ".ingress";
     this.ingressQueue = prefix + ".ingress";
+    this.orphansQueue = prefix + ".orphans";
     this.upstreamExchange = prefix + ".upstream";
   }
 
   /** The inbox queue of {@code instanceId}; it is bound to the inbox exchange with the id as key. */
   String inboxQueue(String instanceId) {
     return inboxQueuePrefix + instanceId;
+  }
+
+  /** The instance whose inbox {@code queue} is, or {@code null} if it is not an inbox. */
+  String instanceOfInbox(String queue) {
+    return queue != null && queue.startsWith(inboxQueuePrefix) ? queue.substring(inboxQueuePrefix.length()) : null;
   }
 
   /** Rejects a name or routing key AMQP cannot carry, before it reaches (and closes) a channel. */

@@ -654,16 +654,117 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * {@code instanceId/connectionId}).
    */
   CompletionStage<Void> forwardToSession(String owner, String sessionId, String messageId, byte[] prefix) {
-    String instance = instanceOf(owner);
-    if (instance.equals(instanceId)) {
-      ConnectionHandler live = sessions.get(sessionId);
-      return live != null ? live.deliverForwarded(messageId, prefix) : DONE;
+    return deliverToOwner(sessionId, owner, messageId, prefix, 0).handle((kept, e) -> {
+      if (e != null) {
+        log.warn("session {}: could not forward message {} to {}: {}", sessionId, messageId, owner, e.toString());
+      }
+      return null;
+    });
+  }
+
+  /** How many owner changes one message follows before it is given up (owners change once per resume). */
+  private static final int MAX_OWNER_HOPS = 4;
+
+  /**
+   * Gets a message to session {@code sessionId}, whose owner was last seen as {@code owner}: to the
+   * session if it is served here, else to the owner's instance; and when the owner is gone (a crashed
+   * instance, or an earlier incarnation of this one), into the recovery store on its behalf, where the
+   * client finds it on resume. The store's owner check makes that safe against a concurrent resume:
+   * the append fails and the message follows the new owner.
+   *
+   * @return whether the message reached the session or its store
+   */
+  private CompletableFuture<Boolean> deliverToOwner(String sessionId, String owner, String messageId, byte[] prefix,
+      int hops) {
+    ConnectionHandler live = sessions.get(sessionId);
+    if (live != null) {
+      return live.deliverForwarded(messageId, prefix).toCompletableFuture().thenApply(v -> Boolean.TRUE);
     }
-    return endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, prefix, instanceId))
-        .exceptionally(e -> {
-          log.warn("session {}: could not forward message {} to {}: {}", sessionId, messageId, instance, e.toString());
-          return null;
-        });
+    DetachedSession d = detached.get(sessionId);
+    if (d != null) {
+      return d.deliver(messageId, prefix).toCompletableFuture().thenApply(v -> Boolean.TRUE);
+    }
+    int slash = owner.lastIndexOf('/');
+    String instance = instanceOf(owner);
+    if (!instance.equals(instanceId)) {
+      return endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, owner, prefix, instanceId))
+          .toCompletableFuture().thenApply(v -> Boolean.TRUE)
+          .exceptionallyCompose(error -> {
+            Throwable cause = unwrap(error);
+            if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.NO_ROUTE
+                && slash >= 0 && recovery != null) {
+              // The owner's instance is gone, inbox and all.
+              return appendForGoneOwner(sessionId, owner, messageId, prefix, hops);
+            }
+            return CompletableFuture.failedFuture(cause);
+          });
+    }
+    ConnectionHandler connection = slash < 0 ? null : connections.get(owner.substring(slash + 1));
+    if (connection != null) {
+      // Owned here by a connection whose session is still opening: it takes the message in order.
+      return connection.deliverForwarded(messageId, prefix).toCompletableFuture().thenApply(v -> Boolean.TRUE);
+    }
+    if (slash < 0 || recovery == null) {
+      log.warn("session {}: message {} for owner {} has no connection here; dropped", sessionId, messageId, owner);
+      return CompletableFuture.completedFuture(Boolean.FALSE);
+    }
+    // Owned by a connection of an earlier incarnation of this instance: it is gone.
+    return appendForGoneOwner(sessionId, owner, messageId, prefix, hops);
+  }
+
+  private CompletableFuture<Boolean> appendForGoneOwner(String sessionId, String owner, String messageId,
+      byte[] prefix, int hops) {
+    return recovery.append(sessionId, owner, messageId, prefix).toCompletableFuture().thenCompose(result -> {
+      if (result.appended()) {
+        log.info("session {}: message {} kept at seq {} for its gone owner {}", sessionId, messageId, result.seq(),
+            owner);
+        return CompletableFuture.completedFuture(Boolean.TRUE);
+      }
+      if (result.owner() == null) {
+        log.info("session {}: message {} dropped: the session expired", sessionId, messageId);
+        return CompletableFuture.completedFuture(Boolean.FALSE);
+      }
+      if (hops >= MAX_OWNER_HOPS) {
+        log.warn("session {}: message {} dropped after {} owner changes", sessionId, messageId, hops);
+        return CompletableFuture.completedFuture(Boolean.FALSE);
+      }
+      return deliverToOwner(sessionId, result.owner(), messageId, prefix, hops + 1);
+    });
+  }
+
+  /**
+   * Delivers a message for a user whom no live instance holds to the user's sessions in the recovery
+   * store, if any: their instance died without a drain (or they are between owners), and the client
+   * finds the message on resume.
+   *
+   * @return whether any session took it; false without a recovery store
+   */
+  private CompletableFuture<Boolean> deliverToStoredSessions(String userId, String messageId, byte[] prefix) {
+    if (recovery == null) {
+      return CompletableFuture.completedFuture(Boolean.FALSE);
+    }
+    return recovery.sessionsOf(userId).toCompletableFuture().thenCompose(owners -> {
+      if (owners.isEmpty()) {
+        return CompletableFuture.completedFuture(Boolean.FALSE);
+      }
+      // Looked up after reading the owners: an instance registers a connection before it claims a
+      // session, so an owner whose instance does not hold the user now is gone (crashed, or closed
+      // before the client resumed), and appending on its behalf cannot race a live owner's writes.
+      return registry.instancesOf(userId).toCompletableFuture().thenCompose(holders -> {
+        List<CompletableFuture<Boolean>> kept = new ArrayList<>(owners.size());
+        for (Map.Entry<String, String> e : owners.entrySet()) {
+          String sessionId = e.getKey();
+          String owner = e.getValue();
+          String instance = instanceOf(owner);
+          boolean gone = !instance.equals(instanceId) && !holders.contains(instance)
+              && !sessions.containsKey(sessionId) && !detached.containsKey(sessionId) && owner.indexOf('/') >= 0;
+          kept.add(gone ? appendForGoneOwner(sessionId, owner, messageId, prefix, 0)
+              : deliverToOwner(sessionId, owner, messageId, prefix, 0));
+        }
+        return CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]))
+            .thenApply(v -> kept.stream().anyMatch(CompletableFuture::join));
+      });
+    });
   }
 
   /**
@@ -678,7 +779,9 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           instanceId);
       return;
     }
-    endpoint.sendToInstance(instance, Envelope.toSession(Ids.random(), sessionId, CLAIMED, instanceId))
+    ConnectionHandler claimer = sessions.get(sessionId);
+    String newOwner = claimer == null ? null : claimer.owner();
+    endpoint.sendToInstance(instance, Envelope.toSession(Ids.random(), sessionId, newOwner, CLAIMED, instanceId))
         .exceptionally(e -> null); // the previous owner may be gone: the resumed connection stops waiting after a while
   }
 
@@ -772,8 +875,11 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       }
       CompletableFuture<?>[] all = kept != null ? kept.toArray(new CompletableFuture<?>[0])
           : sends.toArray(new CompletableFuture<?>[0]);
-      return CompletableFuture.allOf(all).thenApply(v -> {
+      return CompletableFuture.allOf(all).thenCompose(v -> {
         boolean reached = local > 0 || sends.stream().anyMatch(CompletableFuture::join);
+        return reached ? CompletableFuture.completedFuture(Boolean.TRUE)
+            : deliverToStoredSessions(toUser, messageId, prefix);
+      }).thenApply(reached -> {
         if (!reached) {
           throw new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline");
         }
@@ -831,18 +937,18 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   /**
    * Delivers an envelope routed here. If the user has no session here any more (the sender looked up
    * a stale entry, or this is a restarted incarnation consuming its predecessor's inbox), it is routed
-   * once more, to the other instances that hold the user now.
+   * once more, to the other instances that hold the user now; if none does, to the user's sessions in
+   * the recovery store.
    */
-  private CompletionStage<Void> deliverUser(Envelope envelope) {
+  private CompletionStage<Void> deliverUser(Envelope envelope, boolean orphan) {
     byte[] prefix = Protocol.messagePrefix(envelope.from(), null, envelope.data());
     List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(2);
     if (deliverLocally(envelope.target(), envelope.id(), prefix, kept) > 0) {
       return kept == null ? DONE : CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]));
     }
-    if (instanceId.equals(envelope.origin())) {
-      log.info("message {} for {} has no session here and was already re-routed; dropped", envelope.id(),
-          envelope.target());
-      return DONE;
+    if (!orphan && instanceId.equals(envelope.origin())) {
+      // Routed here by this instance's own re-route (or a predecessor's): no more hops between instances.
+      return keepForOffline(envelope, prefix);
     }
     return registry.instancesOf(envelope.target()).thenCompose(instances -> {
       List<CompletableFuture<Void>> sends = new ArrayList<>();
@@ -857,11 +963,23 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         }
       }
       if (sends.isEmpty()) {
-        log.info("message {} for {}: the user has no session anywhere; dropped", envelope.id(), envelope.target());
+        return keepForOffline(envelope, prefix);
       }
       return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0]));
     }).exceptionally(error -> {
       log.warn("message {} for {}: re-route lookup failed: {}", envelope.id(), envelope.target(), error.toString());
+      return null;
+    });
+  }
+
+  private CompletionStage<Void> keepForOffline(Envelope envelope, byte[] prefix) {
+    return deliverToStoredSessions(envelope.target(), envelope.id(), prefix).handle((reached, e) -> {
+      if (e != null) {
+        log.warn("message {} for {}: not kept for the user's sessions: {}", envelope.id(), envelope.target(),
+            e.toString());
+      } else if (!reached) {
+        log.info("message {} for {}: the user has no session anywhere; dropped", envelope.id(), envelope.target());
+      }
       return null;
     });
   }
@@ -898,7 +1016,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   public CompletionStage<Void> handle(Envelope envelope) {
     switch (envelope.kind()) {
       case USER -> {
-        return deliverUser(envelope);
+        return deliverUser(envelope, false);
       }
       case TOPIC -> {
         TopicState st = topics.get(envelope.target());
@@ -922,7 +1040,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       default -> {
         if (envelope.data().length == 0) {
           if (envelope.origin() != null) {
-            onClaimed(envelope.target(), envelope.origin(), envelope.origin());
+            String newOwner = envelope.sessionOwner() != null ? envelope.sessionOwner() : envelope.origin();
+            onClaimed(envelope.target(), newOwner, envelope.origin());
           }
           return DONE;
         }
@@ -933,11 +1052,24 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           }
           return DONE;
         }
-        if (live == null) {
+        if (live != null) {
+          return live.deliverForwarded(envelope.id(), envelope.data());
+        }
+        String owner = envelope.sessionOwner();
+        if (owner == null) {
+          DetachedSession d = detached.get(envelope.target());
+          if (d != null) {
+            return d.deliver(envelope.id(), envelope.data());
+          }
           log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
           return DONE;
         }
-        return live.deliverForwarded(envelope.id(), envelope.data());
+        return deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0).handle((kept, e) -> {
+          if (e != null) {
+            log.warn("session {}: forwarded message {} not kept: {}", envelope.target(), envelope.id(), e.toString());
+          }
+          return null;
+        });
       }
     }
   }
@@ -969,6 +1101,49 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         e.getKey().execute(writeAll);
       } catch (java.util.concurrent.RejectedExecutionException stopping) {
         log.debug("fan-out of {} skipped: event loop stopping", messageId);
+      }
+    }
+  }
+
+  /**
+   * An envelope that waited too long in the inbox of {@code deadInstance}, which crashed: routed
+   * again from here. A user's message goes where the user is now, or to the user's sessions in the
+   * recovery store; a session's message to its owner, or into the store for the dead one. A topic
+   * message is not re-sent: the subscribers it was for were on the dead instance, and resume
+   * elsewhere without it.
+   */
+  @Override
+  public CompletionStage<Void> onOrphan(Envelope envelope, String deadInstance) {
+    if (state == GatewayState.STOPPED) {
+      return CompletableFuture.failedFuture(
+          new BrokerException(BrokerException.Reason.UNAVAILABLE, "gateway " + instanceId + " is " + state));
+    }
+    switch (envelope.kind()) {
+      case USER -> {
+        return deliverUser(envelope, true);
+      }
+      case TOPIC -> {
+        log.info("topic message {} on {} waited in the inbox of {}: not re-sent", envelope.id(), envelope.target(),
+            deadInstance);
+        return DONE;
+      }
+      default -> {
+        String owner = envelope.sessionOwner();
+        if (envelope.data().length == 0 || Arrays.equals(envelope.data(), HANDED_OVER) || owner == null) {
+          // Hand-over control for an instance that is gone, or a forward without an owner: nothing to rescue.
+          return DONE;
+        }
+        boolean ownerDead = instanceOf(owner).equals(deadInstance) && owner.indexOf('/') >= 0 && recovery != null
+            && !sessions.containsKey(envelope.target()) && !detached.containsKey(envelope.target());
+        CompletableFuture<Boolean> kept = ownerDead
+            ? appendForGoneOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0)
+            : deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0);
+        return kept.handle((v, e) -> {
+          if (e != null) {
+            log.warn("session {}: orphaned message {} not kept: {}", envelope.target(), envelope.id(), e.toString());
+          }
+          return null;
+        });
       }
     }
   }

@@ -26,7 +26,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -61,6 +63,9 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
   private final StatefulRedisConnection<byte[], byte[]> connection;
   private final RedisClusterAsyncCommands<byte[], byte[]> redis;
   private final byte[] prefix;
+  private final byte[] userPrefix;
+  /** How long a session stays in its user's index after its last create or claim. */
+  private final long indexedMillis;
   private final byte[] attachedTtlMillis;
   private final byte[] windowMillis;
   private final byte[] maxMessages;
@@ -80,6 +85,8 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
     this.connection = connection;
     this.redis = redis;
     this.prefix = (options.keyPrefix() + "s:{").getBytes(StandardCharsets.UTF_8);
+    this.userPrefix = (options.keyPrefix() + "u:{").getBytes(StandardCharsets.UTF_8);
+    this.indexedMillis = options.attachedTtl().plus(options.window()).toMillis();
     this.attachedTtlMillis = ascii(options.attachedTtl().toMillis());
     this.windowMillis = ascii(options.window().toMillis());
     this.maxMessages = ascii(options.maxMessages());
@@ -139,12 +146,14 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
 
   @Override
   public CompletionStage<Void> create(String sessionId, String userId, String owner) {
+    index(sessionId, userId, true);
     return call(RecoveryScripts.CREATE, ScriptOutputType.INTEGER, sessionId,
         r -> null, utf8(userId), utf8(owner), attachedTtlMillis);
   }
 
   @Override
   public CompletionStage<SessionState> claim(String sessionId, String userId, String owner) {
+    index(sessionId, userId, false);
     return call(RecoveryScripts.CLAIM, ScriptOutputType.MULTI, sessionId, (List<Object> r) -> {
       if (((Long) r.get(0)) == 0) {
         return SessionState.unknown();
@@ -190,6 +199,96 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
       }
       return new Backlog(afterSeq + 1, messages, false);
     }, ascii(afterSeq));
+  }
+
+  /**
+   * Adds the session to its user's index, a sorted set scored by the time of the last create or
+   * claim. It is a hint: {@link #sessionsOf} checks each session's own record. Issued on the same
+   * connection just before the session's script, so it lands first; a claim of another user's
+   * session indexes it there too, harmlessly (the record's user does not match).
+   */
+  private void index(String sessionId, String userId, boolean prune) {
+    if (closed.get()) {
+      return;
+    }
+    byte[] key = userKey(userId);
+    long now = System.currentTimeMillis();
+    try {
+      redis.zadd(key, (double) now, utf8(sessionId));
+      if (prune) {
+        // Sessions not created or claimed for longer than any record lives: gone for sure.
+        redis.zremrangebyscore(key, io.lettuce.core.Range.create(Double.NEGATIVE_INFINITY, (double) (now - indexedMillis)));
+      }
+      redis.pexpire(key, indexedMillis);
+    } catch (RuntimeException e) {
+      log.debug("recovery store: user index not updated: {}", e.toString());
+    }
+  }
+
+  /** How many of a user's most recent sessions {@link #sessionsOf} examines. */
+  private static final int MAX_SESSIONS_PER_USER = 64;
+
+  @Override
+  public CompletionStage<Map<String, String>> sessionsOf(String userId) {
+    if (closed.get()) {
+      return CompletableFuture.failedFuture(
+          new GatewayException(ErrorCodes.INTERNAL, "recovery store unavailable: closed"));
+    }
+    byte[] key = userKey(userId);
+    CompletableFuture<Map<String, String>> out = new CompletableFuture<>();
+    try {
+      redis.zrevrange(key, 0, MAX_SESSIONS_PER_USER - 1).whenComplete((members, e) -> {
+        if (e != null) {
+          out.completeExceptionally(translate(e));
+          return;
+        }
+        if (members.isEmpty()) {
+          out.complete(Map.of());
+          return;
+        }
+        List<CompletableFuture<List<io.lettuce.core.KeyValue<byte[], byte[]>>>> records = new ArrayList<>();
+        for (byte[] member : members) {
+          records.add(redis.hmget(keys(string(member))[0], USER_FIELD, OWNER_FIELD).toCompletableFuture());
+        }
+        CompletableFuture.allOf(records.toArray(new CompletableFuture<?>[0])).whenComplete((v, e2) -> {
+          if (e2 != null) {
+            out.completeExceptionally(translate(e2));
+            return;
+          }
+          Map<String, String> owners = new HashMap<>();
+          List<byte[]> gone = new ArrayList<>();
+          for (int i = 0; i < members.size(); i++) {
+            List<io.lettuce.core.KeyValue<byte[], byte[]>> r = records.get(i).join();
+            boolean mine = r.get(0).hasValue() && string(r.get(0).getValue()).equals(userId);
+            if (mine && r.get(1).hasValue()) {
+              owners.put(string(members.get(i)), string(r.get(1).getValue()));
+            } else if (!r.get(0).hasValue()) {
+              gone.add(members.get(i));
+            }
+          }
+          if (!gone.isEmpty()) {
+            redis.zrem(key, gone.toArray(new byte[0][]));
+          }
+          out.complete(owners);
+        });
+      });
+    } catch (RuntimeException e) {
+      out.completeExceptionally(translate(e));
+    }
+    return out;
+  }
+
+  private static final byte[] USER_FIELD = utf8("user");
+  private static final byte[] OWNER_FIELD = utf8("owner");
+
+  /** The user's session index {@code <prefix>u:{<user>}}. */
+  private byte[] userKey(String userId) {
+    byte[] id = utf8(userId);
+    byte[] key = new byte[userPrefix.length + id.length + 1];
+    System.arraycopy(userPrefix, 0, key, 0, userPrefix.length);
+    System.arraycopy(id, 0, key, userPrefix.length, id.length);
+    key[key.length - 1] = '}';
+    return key;
   }
 
   @Override

@@ -474,6 +474,51 @@ public abstract class RecoveryStoreCompatibilityKit {
   }
 
   @Nested
+  @DisplayName("sessions of a user")
+  class SessionsOfUser {
+
+    @Test
+    @DisplayName("lists the user's resumable sessions with their current owners, and no one else's")
+    void listsWithOwners() {
+      RecoveryStore s = store(ROOMY);
+      await(s.create("s1", "alice", "i1/c1"));
+      await(s.create("s2", "alice", "i1/c2"));
+      await(s.create("s3", "bob", "i1/c3"));
+      await(s.claim("s2", "alice", "i2/c9"));
+      // A claim naming the wrong user changes nothing and lists nothing.
+      assertEquals(SessionState.unknown(), await(s.claim("s1", "bob", "i3/c1")));
+
+      assertEquals(java.util.Map.of("s1", "i1/c1", "s2", "i2/c9"), await(s.sessionsOf("alice")));
+      assertEquals(java.util.Map.of("s3", "i1/c3"), await(s.sessionsOf("bob")));
+      assertEquals(java.util.Map.of(), await(s.sessionsOf("carol")));
+    }
+
+    @Test
+    @DisplayName("lists a detached session within the window, not after it")
+    void detachedUntilWindowEnds() {
+      RecoveryStore s = store(ROOMY);
+      await(s.create("s1", "alice", "i1/c1"));
+      await(s.create("s2", "alice", "i1/c2"));
+      await(s.detach("s1", "i1/c1"));
+      assertEquals(java.util.Map.of("s1", "i1/c1", "s2", "i1/c2"), await(s.sessionsOf("alice")));
+
+      elapse(s, window().plus(window().dividedBy(2)));
+      assertEquals(java.util.Map.of("s2", "i1/c2"), await(s.sessionsOf("alice")));
+    }
+
+    @Test
+    @DisplayName("an append by the owner named there succeeds, and fails once the session is claimed")
+    void ownerIsUsableForAppend() {
+      RecoveryStore s = store(ROOMY);
+      await(s.create("s1", "alice", "i1/c1"));
+      String owner = await(s.sessionsOf("alice")).get("s1");
+      assertEquals(AppendResult.appended(1), await(s.append("s1", owner, "m1", frame("f1"))));
+      await(s.claim("s1", "alice", "i2/c2"));
+      assertEquals(AppendResult.notOwner("i2/c2"), await(s.append("s1", owner, "m2", frame("f2"))));
+    }
+  }
+
+  @Nested
   @DisplayName("isolation")
   class Isolation {
 
