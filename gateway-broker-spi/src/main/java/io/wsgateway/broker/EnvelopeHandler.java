@@ -14,7 +14,9 @@ public interface EnvelopeHandler {
   /**
    * As {@link #onEnvelope}, telling when the envelope is safely handled (e.g. kept for a session's
    * recovery): a broker that acknowledges messages does so only then, so a crash before it means
-   * redelivery, not loss. Default: {@link #onEnvelope}, handled at once.
+   * redelivery, not loss. A failed stage means the handler could not handle it here (e.g. the
+   * registry timed out): a broker that can hands it to another instance's {@link #onOrphan}.
+   * Default: {@link #onEnvelope}, handled at once.
    */
   default java.util.concurrent.CompletionStage<Void> handle(Envelope envelope) {
     onEnvelope(envelope);

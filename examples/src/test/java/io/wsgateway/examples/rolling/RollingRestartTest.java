@@ -402,6 +402,7 @@ class RollingRestartTest {
     }
     int lost = 0;
     List<String> lostPeer = new ArrayList<>();
+    List<String> dupSamples = new ArrayList<>();
     int duplicated = 0;
     int outOfOrder = 0;
     long peerAcked = 0;
@@ -416,6 +417,7 @@ class RollingRestartTest {
         }
       }
       duplicated += backend.size() - new java.util.HashSet<>(backend).size();
+      noteDuplicates(dupSamples, "backend->u" + i, backend);
       for (int n = 0; n < rounds; n++) {
         if (!backend.contains(n)) {
           lost++;
@@ -436,6 +438,7 @@ class RollingRestartTest {
         }
       }
       duplicated += fromPeer.size() - new java.util.HashSet<>(fromPeer).size();
+      noteDuplicates(dupSamples, src + "->u" + i, fromPeer);
       if (inOrder) {
         for (int k = 1; k < fromPeer.size(); k++) {
           if (fromPeer.get(k) < fromPeer.get(k - 1)) {
@@ -460,6 +463,9 @@ class RollingRestartTest {
         scenario, CLIENTS, rounds, (long) rounds * CLIENTS, peerAcked, t.peerFailures.get(), t.peerFailureReasons, durationMillis / 1000.0,
         lost, duplicated, outOfOrder, reconnects.size(), percentile(reconnects, 50), percentile(reconnects, 99),
         reconnects.isEmpty() ? 0 : reconnects.get(reconnects.size() - 1), perSecond);
+    if (!dupSamples.isEmpty()) {
+      report = report.trim() + "; duplicated e.g. " + dupSamples + System.lineSeparator();
+    }
     if (!lostPeer.isEmpty()) {
       report = report.trim() + "; acked peer messages lost: " + lostPeer + System.lineSeparator();
     }
@@ -470,6 +476,15 @@ class RollingRestartTest {
     if (inOrder) {
       assertEquals(0, duplicated, report);
       assertEquals(0, outOfOrder, report);
+    }
+  }
+
+  private static void noteDuplicates(List<String> samples, String stream, List<Integer> received) {
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int n : received) {
+      if (!seen.add(n) && samples.size() < 10) {
+        samples.add(stream + "#" + n);
+      }
     }
   }
 

@@ -751,14 +751,22 @@ final class RabbitEndpoint implements BrokerEndpoint {
         }
       }
       // Acknowledge once every envelope of the batch is safely handled: if this process dies before,
-      // RabbitMQ redelivers the batch instead of it being lost.
+      // RabbitMQ redelivers the batch instead of it being lost. If the handler could not handle one
+      // (the registry or store failed), reject it without requeue: the inbox dead-letters it to the
+      // orphans queue, so another instance tries (envelopes with ids are not delivered twice).
       Channel channel = getChannel();
       long deliveryTag = delivery.getDeliveryTag();
       java.util.concurrent.CompletableFuture.allOf(java.util.Arrays.copyOf(handled, n)).whenComplete((v, e) -> {
         try {
-          channel.basicAck(deliveryTag, false);
+          if (e == null) {
+            channel.basicAck(deliveryTag, false);
+          } else {
+            log.warn("instance {}: batch {} not handled, handing it to the orphans queue: {}", instanceId, messageId,
+                e.toString());
+            channel.basicReject(deliveryTag, false);
+          }
         } catch (IOException | com.rabbitmq.client.AlreadyClosedException closed) {
-          log.debug("instance {}: could not acknowledge batch {}: {}", instanceId, messageId, closed.toString());
+          log.debug("instance {}: could not settle batch {}: {}", instanceId, messageId, closed.toString());
         }
       });
     }
@@ -862,6 +870,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
           if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.UNAVAILABLE) {
             channel.basicReject(deliveryTag, true); // this instance is stopping: another one takes it
           } else {
+            if (cause != null) {
+              log.warn("instance {}: orphaned batch not handled, dropped: {}", instanceId, cause.toString());
+            }
             channel.basicAck(deliveryTag, false);
           }
         } catch (IOException | com.rabbitmq.client.AlreadyClosedException closed) {

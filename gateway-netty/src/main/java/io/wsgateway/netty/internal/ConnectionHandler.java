@@ -56,7 +56,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private static final int MAX_BEFORE_WELCOME = 1024;
   /** Bound of messages held behind a gap in store-assigned seqs. */
   private static final int MAX_OUT_OF_ORDER = 4096;
-  /** Message ids a resumed session remembers to drop copies that arrive twice during a handover. */
+  /**
+   * Message ids a recoverable session remembers, to drop copies that arrive twice: during a hand-over,
+   * or when a crashed instance's unacknowledged work (e.g. an ingress message it had routed) is
+   * delivered again by another.
+   */
   private static final int RECENT_IDS = 128;
   /** How long a resumed session waits for its previous owner's hand-over before going on without. */
   private static final long HANDOVER_WAIT_MILLIS = 1_000;
@@ -97,8 +101,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private ScheduledFuture<?> handoverTimer;
   /** Forwarded messages that arrived before the welcome; written right after the backlog. */
   private java.util.ArrayDeque<Pending> forwardedEarly;
-  /** Ids of recent messages, kept by resumed sessions, which may be sent the same message twice. */
-  private String[] recentIds;
+  /**
+   * 64-bit hashes of recent message ids (a ring; with a recovery store only, allocated on the first
+   * message, so idle connections pay nothing): hashes, not strings, so nothing is retained per id.
+   */
+  private long[] recentIds;
   private int recentPos;
   private long lastReadNanos;
   private double rateTokens;
@@ -219,7 +226,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   private void resume(SessionState state, Backlog backlog) {
     sessionId = resumeSession;
-    recentIds = new String[RECENT_IDS];
+    recentIds = new long[RECENT_IDS];
+    recentPos = 0;
     lastAssigned = state.lastSeq();
     nextToWrite = resumeLastSeq + 1;
     sessionOpen = true;
@@ -306,16 +314,38 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** Records a message id; false if it was seen recently (a second copy during a handover). */
   private boolean remember(String messageId) {
     if (recentIds == null) {
-      return true;
+      if (gateway.recovery() == null) {
+        return true;
+      }
+      recentIds = new long[RECENT_IDS];
     }
-    for (String seen : recentIds) {
-      if (messageId.equals(seen)) {
+    long h = hash64(messageId);
+    for (long seen : recentIds) {
+      if (seen == h) {
         return false;
       }
     }
-    recentIds[recentPos] = messageId;
+    recentIds[recentPos] = h;
     recentPos = (recentPos + 1) % recentIds.length;
     return true;
+  }
+
+  /**
+   * FNV-1a over the id's chars, then a SplitMix64 finalizer. Never 0 (the ring's empty slot). With 64
+   * bits, a false match among 128 recent ids is about one in 10^17 messages.
+   */
+  static long hash64(String id) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < id.length(); i++) {
+      h ^= id.charAt(i);
+      h *= 0x100000001b3L;
+    }
+    h ^= h >>> 33;
+    h *= 0xff51afd7ed558ccdL;
+    h ^= h >>> 33;
+    h *= 0xc4ceb9fe1a85ec53L;
+    h ^= h >>> 33;
+    return h == 0 ? 1 : h;
   }
 
   // ---- Connection ----

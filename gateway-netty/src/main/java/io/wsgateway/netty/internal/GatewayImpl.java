@@ -950,7 +950,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       // Routed here by this instance's own re-route (or a predecessor's): no more hops between instances.
       return keepForOffline(envelope, prefix);
     }
-    return registry.instancesOf(envelope.target()).thenCompose(instances -> {
+    return retrying(() -> registry.instancesOf(envelope.target())).thenCompose(instances -> {
       List<CompletableFuture<Void>> sends = new ArrayList<>();
       for (String instance : instances) {
         if (!instance.equals(instanceId)) {
@@ -966,18 +966,55 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         return keepForOffline(envelope, prefix);
       }
       return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0]));
-    }).exceptionally(error -> {
-      log.warn("message {} for {}: re-route lookup failed: {}", envelope.id(), envelope.target(), error.toString());
-      return null;
+    }).whenComplete((v, error) -> {
+      if (error != null) {
+        // The failed stage makes the broker hand the envelope to another instance (RabbitMQ: orphans).
+        log.warn("message {} for {}: re-route failed: {}", envelope.id(), envelope.target(), error.toString());
+      }
+    });
+  }
+
+  /** Delays before the second and third try of a registry or store call that failed (e.g. timed out). */
+  private static final long[] RETRY_DELAYS_MILLIS = {200, 800};
+
+  /**
+   * Calls {@code call}, trying again twice after a failure: a message already taken from a queue
+   * should survive a registry or store hiccup (a timeout on a busy host), not be dropped by it.
+   */
+  private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletionStage<T>> call) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    attempt(call, 0, result);
+    return result;
+  }
+
+  private <T> void attempt(java.util.function.Supplier<CompletionStage<T>> call, int tried, CompletableFuture<T> result) {
+    CompletionStage<T> stage;
+    try {
+      stage = call.get();
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    stage.whenComplete((v, e) -> {
+      if (e == null) {
+        result.complete(v);
+        return;
+      }
+      EventLoopGroup g = group;
+      if (tried >= RETRY_DELAYS_MILLIS.length || g == null || g.isShuttingDown()) {
+        result.completeExceptionally(e);
+        return;
+      }
+      try {
+        g.next().schedule(() -> attempt(call, tried + 1, result), RETRY_DELAYS_MILLIS[tried], TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        result.completeExceptionally(e);
+      }
     });
   }
 
   private CompletionStage<Void> keepForOffline(Envelope envelope, byte[] prefix) {
-    return deliverToStoredSessions(envelope.target(), envelope.id(), prefix).handle((reached, e) -> {
-      if (e != null) {
-        log.warn("message {} for {}: not kept for the user's sessions: {}", envelope.id(), envelope.target(),
-            e.toString());
-      } else if (!reached) {
+    return retrying(() -> deliverToStoredSessions(envelope.target(), envelope.id(), prefix)).thenApply(reached -> {
+      if (!reached) {
         log.info("message {} for {}: the user has no session anywhere; dropped", envelope.id(), envelope.target());
       }
       return null;
@@ -1064,12 +1101,13 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
           return DONE;
         }
-        return deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0).handle((kept, e) -> {
-          if (e != null) {
-            log.warn("session {}: forwarded message {} not kept: {}", envelope.target(), envelope.id(), e.toString());
-          }
-          return null;
-        });
+        return deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0).<Void>thenApply(kept -> null)
+            .whenComplete((v, e) -> {
+              if (e != null) {
+                log.warn("session {}: forwarded message {} not kept here: {}", envelope.target(), envelope.id(),
+                    e.toString());
+              }
+            });
       }
     }
   }
