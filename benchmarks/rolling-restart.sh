@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${CLIENTS:-1000}
 ROUND_MS=${ROUND_MS:-1000}
-# excluded.test.groups= also runs the kill -9 case, which the default build leaves out.
+# It runs the kill -9 cases too (restarted at once, and never restarted).
 mvn -B -q -pl examples -am verify -Dtest=RollingRestartTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dexcluded.test.groups= -Drolling.clients="$CLIENTS" -Drolling.roundMillis="$ROUND_MS"
 cat examples/target/rolling-restart-report.txt

@@ -200,11 +200,11 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
   }
 
   @Override
-  public CompletionStage<Void> subscriptions(String sessionId, Set<String> topics) {
+  public CompletionStage<Void> subscriptions(String sessionId, String owner, Set<String> topics) {
     Session s = sessions.get(sessionId);
     if (s != null) {
       synchronized (s) {
-        if (alive(sessionId, s)) {
+        if (alive(sessionId, s) && s.owner.equals(owner)) {
           s.subscriptions = Set.copyOf(topics);
         }
       }

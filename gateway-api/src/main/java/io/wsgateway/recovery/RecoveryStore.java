@@ -57,8 +57,12 @@ public interface RecoveryStore extends AutoCloseable {
    */
   CompletionStage<Map<String, String>> sessionsOf(String userId);
 
-  /** Records the session's topic subscriptions, restored on resume. */
-  CompletionStage<Void> subscriptions(String sessionId, Set<String> topics);
+  /**
+   * Records the session's topic subscriptions, restored on resume, if {@code owner} still owns the
+   * session: a connection that lost its session to a resume elsewhere must not overwrite the topics
+   * of the new one.
+   */
+  CompletionStage<Void> subscriptions(String sessionId, String owner, Set<String> topics);
 
   /**
    * The session's connection closed: it is kept for the recovery window from now, then forgotten,

@@ -51,7 +51,7 @@ class RedisRecoveryStoreKeysTest {
       String log = hash + ":log";
       Await.success(CALL, "create", s.create("sess-1", "alice", "i1/c1"));
       Await.success(CALL, "append", s.append("sess-1", "i1/c1", "m1", "f1".getBytes(StandardCharsets.UTF_8)));
-      Await.success(CALL, "subscriptions", s.subscriptions("sess-1", Set.of("news")));
+      Await.success(CALL, "subscriptions", s.subscriptions("sess-1", "i1/c1", Set.of("news")));
 
       String index = prefix + "u:{alice}";
       assertEquals(Set.of(hash, log, index), Set.copyOf(support.redis.keys(prefix + "*")));

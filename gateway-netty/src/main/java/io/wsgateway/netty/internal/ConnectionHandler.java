@@ -746,7 +746,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** Keeps the session's subscriptions in the store so a resume restores them. */
   private void saveSubscriptions() {
     if (recoverable && sessionOpen) {
-      gateway.recovery().subscriptions(sessionId, subscriptions()).exceptionally(e -> null);
+      gateway.recovery().subscriptions(sessionId, owner, subscriptions()).exceptionally(e -> null);
     }
   }
 

@@ -76,10 +76,13 @@ final class RecoveryScripts {
           + "if after + 1 < first then return {1} end\n"
           + "return {0, redis.call('LRANGE', KEYS[2], after + 1 - first, -1)}\n");
 
-  /** ARGV: encoded topics. Only an existing session: a stray hash would never expire. */
+  /**
+   * ARGV: owner, encoded topics. Only an existing session (a stray hash would never expire), and only
+   * its owner.
+   */
   static final Script SUBSCRIPTIONS = new Script(
-      "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-          + "redis.call('HSET', KEYS[1], 'subs', ARGV[1])\n"
+      "if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end\n"
+          + "redis.call('HSET', KEYS[1], 'subs', ARGV[2])\n"
           + "return 1\n");
 
   /** ARGV: owner, window ms. Only the current owner starts the window. */

@@ -292,14 +292,14 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
   }
 
   @Override
-  public CompletionStage<Void> subscriptions(String sessionId, Set<String> topics) {
+  public CompletionStage<Void> subscriptions(String sessionId, String owner, Set<String> topics) {
     byte[] encoded;
     try {
       encoded = encodeTopics(topics);
     } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return call(RecoveryScripts.SUBSCRIPTIONS, ScriptOutputType.INTEGER, sessionId, r -> null, encoded);
+    return call(RecoveryScripts.SUBSCRIPTIONS, ScriptOutputType.INTEGER, sessionId, r -> null, utf8(owner), encoded);
   }
 
   @Override

@@ -320,7 +320,7 @@ public abstract class RecoveryStoreCompatibilityKit {
       RecoveryStore s = store(ROOMY);
       await(s.create("s1", "alice", "i1/c1"));
       appendAll(s, "s1", "i1/c1", 4);
-      await(s.subscriptions("s1", Set.of("news", "chat/42")));
+      await(s.subscriptions("s1", "i1/c1", Set.of("news", "chat/42")));
 
       assertEquals(
           new SessionState(true, 4, Set.of("news", "chat/42"), "i1/c1"),
@@ -380,21 +380,32 @@ public abstract class RecoveryStoreCompatibilityKit {
     void lastSetWins() {
       RecoveryStore s = store(ROOMY);
       await(s.create("s1", "alice", "i1/c1"));
-      await(s.subscriptions("s1", Set.of("a", "b")));
-      await(s.subscriptions("s1", Set.of("b", "topic with spaces, commas\nand newlines", "ü")));
+      await(s.subscriptions("s1", "i1/c1", Set.of("a", "b")));
+      await(s.subscriptions("s1", "i1/c1", Set.of("b", "topic with spaces, commas\nand newlines", "ü")));
       assertEquals(
           Set.of("b", "topic with spaces, commas\nand newlines", "ü"),
           await(s.claim("s1", "alice", "i1/c2")).subscriptions());
 
-      await(s.subscriptions("s1", Set.of()));
+      await(s.subscriptions("s1", "i1/c2", Set.of()));
       assertEquals(Set.of(), await(s.claim("s1", "alice", "i1/c3")).subscriptions());
+    }
+
+    @Test
+    @DisplayName("only the owner records subscriptions: a former owner's set is ignored")
+    void onlyOwner() {
+      RecoveryStore s = store(ROOMY);
+      await(s.create("s1", "alice", "i1/c1"));
+      await(s.subscriptions("s1", "i1/c1", Set.of("a")));
+      await(s.claim("s1", "alice", "i2/c2"));
+      await(s.subscriptions("s1", "i1/c1", Set.of("stale")));
+      assertEquals(Set.of("a"), await(s.claim("s1", "alice", "i3/c3")).subscriptions());
     }
 
     @Test
     @DisplayName("recording subscriptions of an unknown session completes and does not create it")
     void unknownIgnored() {
       RecoveryStore s = store(ROOMY);
-      await(s.subscriptions("nope", Set.of("a")));
+      await(s.subscriptions("nope", "i1/c1", Set.of("a")));
 
       assertEquals(SessionState.unknown(), await(s.claim("nope", "alice", "i1/c1")));
     }
@@ -531,7 +542,7 @@ public abstract class RecoveryStoreCompatibilityKit {
       await(s.create("s3", "bob", "i1/c3"));
       appendAll(s, "s1", "i1/c1", 3);
       assertEquals(List.of(1L), appendAll(s, "s2", "i1/c2", 1));
-      await(s.subscriptions("s1", Set.of("t1")));
+      await(s.subscriptions("s1", "i1/c1", Set.of("t1")));
 
       assertEquals(AppendResult.notOwner("i1/c2"), await(s.append("s2", "i1/c1", "x", frame("x"))));
       assertEquals(List.of("m1"), ids(await(s.read("s2", 0))));
