@@ -3,7 +3,9 @@ package io.wsgateway.netty.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -237,18 +239,22 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       ConnectionHandler connection = new ConnectionHandler(gateway, ctx.channel(), result.principal(),
           resumeSession, resumeLastSeq);
       int max = gateway.options().maxMessageSize();
-      ctx.pipeline().addAfter(ctx.name(), "ws-utf8", new Utf8FrameValidator(true));
-      ctx.pipeline().addAfter("ws-utf8", "ws-aggregator", new WebSocketFrameAggregator(max));
-      ctx.pipeline().addAfter("ws-aggregator", "ws-connection", connection);
+      Channel channel = ctx.channel();
+      ChannelPipeline pipeline = ctx.pipeline();
+      // This handler is inbound only and done: the WebSocket stage takes its place now (one replace
+      // instead of an add and a later remove). Inbound bytes cannot reach the new stage before the
+      // handshaker has put the WebSocket decoder in, which it does before writing the 101.
+      pipeline.replace(this, "ws-utf8", new Utf8FrameValidator(true));
+      pipeline.addAfter("ws-utf8", "ws-aggregator", new WebSocketFrameAggregator(max));
+      pipeline.addAfter("ws-aggregator", "ws-connection", connection);
       admittedSlotUsed = true;
-      handshaker.handshake(ctx.channel(), req).addListener(f -> {
+      handshaker.handshake(channel, req).addListener(f -> {
         if (f.isSuccess()) {
-          ctx.pipeline().remove(this);
           connection.onUpgraded();
         } else {
           gateway.releaseAdmission();
           gateway.releaseUser(userId);
-          ctx.close();
+          channel.close();
         }
       });
     } finally {

@@ -21,8 +21,10 @@ final class RequestView implements GatewayRequest {
 
   RequestView(FullHttpRequest request, QueryStringDecoder query, InetSocketAddress remoteAddress) {
     this.method = request.method().name();
-    // A copy: the request is released before an asynchronous authenticator may read the headers.
-    this.headers = request.headers().copy();
+    // Not a copy: releasing the request frees its content buffer only; its headers are plain objects
+    // that nothing changes after the aggregator built the request, so an asynchronous authenticator
+    // may still read them after the release.
+    this.headers = request.headers();
     this.query = query;
     this.remoteAddress = remoteAddress;
   }
