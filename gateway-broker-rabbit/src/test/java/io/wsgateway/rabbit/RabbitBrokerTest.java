@@ -441,7 +441,7 @@ class RabbitBrokerTest {
     }
 
     @Test
-    @DisplayName("what waits in an inbox longer than orphanAfter reaches a live instance's onOrphan, naming that inbox's instance")
+    @DisplayName("what waits in a stuck inbox longer than orphanAfter is sent back a few times, then reaches onOrphan naming that inbox's instance")
     void rescued() throws Exception {
       RabbitBrokerOptions options = rabbit.options().prefetch(1).orphanAfter(Duration.ofMillis(300)).build();
       MessageBroker ghostBroker = RabbitBroker.create(options);

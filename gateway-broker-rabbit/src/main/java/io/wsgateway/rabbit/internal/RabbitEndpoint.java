@@ -88,6 +88,8 @@ final class RabbitEndpoint implements BrokerEndpoint {
   private Channel publisher;
   private Channel admin;
   private Channel consumer;
+  /** Consumes the orphans queue on its own channel: its liveness probes block only this channel. */
+  private Channel orphans;
   private long epoch;
   private boolean finished;
   private final Map<Dest, DestState> destinations = new LinkedHashMap<>();
@@ -155,7 +157,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
       consumer.basicQos(options.prefetch());
       consumer.basicConsume(inboxQueue, false, "inbox-" + instanceId, new InboxConsumer(consumer));
       consumer.basicConsume(topology.ingressQueue, false, "ingress-" + instanceId, new IngressConsumer(consumer));
-      consumer.basicConsume(topology.orphansQueue, false, "orphans-" + instanceId, new OrphanConsumer(consumer));
+      orphans = connection.createChannel();
+      orphans.basicQos(Math.max(1, options.prefetch() / 4));
+      orphans.basicConsume(topology.orphansQueue, false, "orphans-" + instanceId, new OrphanConsumer(orphans));
       connected = true;
       long sweepMillis = Math.max(10, Math.min(100, options.publishTimeout().toMillis() / 10));
       io.scheduleWithFixedDelay(this::sweepExpired, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
@@ -418,7 +422,12 @@ final class RabbitEndpoint implements BrokerEndpoint {
     if (dest.raw) {
       Pending only = chunk.get(0);
       body = only.raw;
-      props.contentType("application/json").type(dest.routingKey).headers(only.headers).deliveryMode(PERSISTENT);
+      if (dest.exchange.equals(topology.inboxExchange)) {
+        // A batch sent back to a live instance that fell behind (see OrphanConsumer).
+        props.contentType(BATCH_CONTENT_TYPE).headers(only.headers).deliveryMode(TRANSIENT);
+      } else {
+        props.contentType("application/json").type(dest.routingKey).headers(only.headers).deliveryMode(PERSISTENT);
+      }
     } else {
       List<Envelope> envelopes = new ArrayList<>(chunk.size());
       for (Pending p : chunk) {
@@ -625,7 +634,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       try {
         consumer.basicCancel("inbox-" + instanceId);
         consumer.basicCancel("ingress-" + instanceId);
-        consumer.basicCancel("orphans-" + instanceId);
+        orphans.basicCancel("orphans-" + instanceId);
       } catch (IOException | RuntimeException e) {
         log.debug("instance {}: cancelling consumers failed", instanceId, e);
       }
@@ -850,15 +859,30 @@ final class RabbitEndpoint implements BrokerEndpoint {
         getChannel().basicReject(delivery.getDeliveryTag(), false);
         return;
       }
-      String deadInstance = topology.instanceOfInbox(deadLetteredFrom(props));
-      log.info("instance {}: rescuing {} envelope(s) that waited in the inbox of {}", instanceId, batch.size(), deadInstance);
+      Death death = Death.of(props);
+      String from = topology.instanceOfInbox(death.queue);
       java.util.concurrent.CompletableFuture<?>[] handled = new java.util.concurrent.CompletableFuture<?>[batch.size()];
       int n = 0;
-      for (Envelope envelope : batch) {
-        try {
-          handled[n++] = handler.onOrphan(envelope, deadInstance).toCompletableFuture();
-        } catch (RuntimeException e) {
-          log.error("instance {}: orphan handler failed for {}", instanceId, envelope, e);
+      long bounces = bounces(props);
+      if (from != null && death.expired && bounces < MAX_BOUNCES && consumersOf(topology.inboxQueue(from)) > 0) {
+        // Its instance is alive, only behind: back into its inbox (at the end), rather than rerouted.
+        log.info("instance {}: {} envelope(s) waited too long in the inbox of {}, which is alive; sent back", instanceId,
+            batch.size(), from);
+        CompletableFuture<Void> sent = submit(new Dest(topology.inboxExchange, from, true, true), null, body,
+            Map.of(BOUNCES_HEADER, bounces + 1)).toCompletableFuture();
+        List<Envelope> envelopes = batch;
+        // If its inbox went away meanwhile, they are orphans after all.
+        handled[n++] = sent.exceptionallyCompose(e -> CompletableFuture.allOf(envelopes.stream()
+            .map(env -> handler.onOrphan(env, from).toCompletableFuture()).toArray(CompletableFuture<?>[]::new)));
+      } else {
+        log.info("instance {}: rescuing {} envelope(s) from the inbox of {} ({} {} time(s))", instanceId, batch.size(),
+            from, death.expired ? "expired" : "rejected", death.count);
+        for (Envelope envelope : batch) {
+          try {
+            handled[n++] = handler.onOrphan(envelope, from).toCompletableFuture();
+          } catch (RuntimeException e) {
+            log.error("instance {}: orphan handler failed for {}", instanceId, envelope, e);
+          }
         }
       }
       Channel channel = getChannel();
@@ -882,15 +906,42 @@ final class RabbitEndpoint implements BrokerEndpoint {
     }
   }
 
-  /** The queue a dead-lettered message last left, from its {@code x-death} header. */
-  private static String deadLetteredFrom(AMQP.BasicProperties props) {
-    Map<String, Object> headers = props.getHeaders();
-    Object deaths = headers == null ? null : headers.get("x-death");
-    if (deaths instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> latest) {
-      Object queue = latest.get("queue");
-      return queue == null ? null : queue.toString();
+  /** How many times a batch may expire in a live instance's inbox and be sent back before it is rerouted. */
+  private static final long MAX_BOUNCES = 3;
+  /** Header of a batch sent back to its inbox: how many times it was. */
+  private static final String BOUNCES_HEADER = "x-wsgateway-bounces";
+
+  private static long bounces(AMQP.BasicProperties props) {
+    Object n = props.getHeaders() == null ? null : props.getHeaders().get(BOUNCES_HEADER);
+    return n instanceof Number number ? number.longValue() : 0;
+  }
+
+  /** The latest dead-lettering of a message, from its {@code x-death} header. */
+  private record Death(String queue, boolean expired, long count) {
+    static Death of(AMQP.BasicProperties props) {
+      Map<String, Object> headers = props.getHeaders();
+      Object deaths = headers == null ? null : headers.get("x-death");
+      if (deaths instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> latest) {
+        Object queue = latest.get("queue");
+        Object reason = latest.get("reason");
+        Object count = latest.get("count");
+        return new Death(queue == null ? null : queue.toString(), reason != null && "expired".equals(reason.toString()),
+            count instanceof Number c ? c.longValue() : 1);
+      }
+      return new Death(null, false, 1);
     }
-    return null;
+  }
+
+  /**
+   * How many consumers {@code queue} has, 0 if it is gone: a probe of whether an inbox's instance is
+   * alive. A blocking RPC, on a channel of its own (a missing queue closes the channel it is asked on).
+   */
+  private int consumersOf(String queue) {
+    try (Channel probe = connection.createChannel()) {
+      return probe.queueDeclarePassive(queue).getConsumerCount();
+    } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException gone) {
+      return 0;
+    }
   }
 
   private static String preview(byte[] body) {
