@@ -9,8 +9,9 @@ import java.util.concurrent.CompletionStage;
  * client that reconnects within the recovery window gets exactly what it missed.
  *
  * <p>A session has one owner at a time (the instance and connection serving it); only the owner
- * appends, which is how a session that moved to another instance is never written twice. Appends of
- * one session complete in the order they were issued.
+ * appends (or an instance on behalf of an owner that is gone, naming it), which is how a session
+ * that moved to another instance is never written twice. Appends of one session complete in the
+ * order they were issued.
  *
  * <p>Implementations are thread-safe and never block; every stage fails with a {@link
  * io.wsgateway.GatewayException} of code {@link io.wsgateway.ErrorCodes#INTERNAL} or a
