@@ -34,6 +34,8 @@ final class Protocol {
       .build();
 
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+  /** First byte of a server text frame: FIN set, no RSV bits (not compressed), opcode 1 (text). */
+  private static final int FIN_TEXT = 0x81;
 
   private Protocol() {}
 
@@ -184,9 +186,6 @@ final class Protocol {
     buf.writeByte('}');
     return buf;
   }
-
-  /** First byte of a server text frame: FIN set, no RSV bits (not compressed), opcode 1 (text). */
-  private static final int FIN_TEXT = 0x81;
 
   /** Number of decimal digits of {@code n} (n >= 0). */
   static int digits(long n) {
