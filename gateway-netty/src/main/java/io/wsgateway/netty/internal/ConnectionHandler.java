@@ -4,10 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelOutboundHandler;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.compression.DecompressionException;
@@ -17,7 +20,9 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.wsgateway.CloseCodes;
@@ -34,6 +39,7 @@ import io.wsgateway.recovery.StoredMessage;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -112,6 +118,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private long rateRefilledNanos;
   private boolean flushScheduled;
   /**
+   * Whether {@code message} frames may be written as pre-encoded wire bytes (see {@link
+   * Protocol#wireMessage}): only when nothing between this handler and the socket but the plain
+   * WebSocket frame encoder (and TLS) would touch them, i.e. no permessage-deflate. Set on upgrade.
+   */
+  private boolean wireFrames;
+  /**
    * Messages that arrived before the welcome frame was written (the connection is routable locally
    * before the registry confirms it): the welcome is always the first frame.
    */
@@ -152,12 +164,34 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   /** Called on the event loop once the 101 response was written. */
   void onUpgraded() {
+    wireFrames = passesWireFrames(channel.pipeline());
     lastReadNanos = System.nanoTime();
     rateRefilledNanos = lastReadNanos;
     long pingNanos = options.pingInterval().toNanos();
     heartbeat = channel.eventLoop().scheduleAtFixedRate(this::heartbeat, pingNanos, pingNanos, TimeUnit.NANOSECONDS);
     scheduleExpiry();
     gateway.onConnected(this).whenComplete((ignored, error) -> onEventLoop(this::openSession));
+  }
+
+  /**
+   * Whether pre-encoded frame bytes written on this pipeline reach the socket unchanged: its one
+   * WebSocket frame encoder lets a {@code ByteBuf} pass (it only encodes {@code WebSocketFrame}s),
+   * and so does TLS. Any other outbound handler (a permessage-deflate encoder, or one we do not
+   * know) could need to see a frame, so then every frame goes through the encoders as usual. By the
+   * time the 101 has been written the handshake has put its final handlers in place (the extension
+   * handler adds its encoder from a listener that runs before ours).
+   */
+  private static boolean passesWireFrames(ChannelPipeline pipeline) {
+    boolean encoder = false;
+    for (Map.Entry<String, ChannelHandler> e : pipeline) {
+      ChannelHandler h = e.getValue();
+      if (h instanceof WebSocket08FrameEncoder) {
+        encoder = true;
+      } else if (h instanceof ChannelOutboundHandler && !(h instanceof SslHandler)) {
+        return false;
+      }
+    }
+    return encoder;
   }
 
   /** Opens the session: resumes the requested one when the store has it, else starts a new one. */
@@ -475,6 +509,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   }
 
   private void writeMessage(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
+    writeMessage(messageId, prefix, safe, null);
+  }
+
+  /**
+   * As above; {@code shared}, when not null, is the fan-out batch's encoding of {@code prefix}, used
+   * only if the frame is written now (anything kept for later keeps {@code prefix}).
+   */
+  private void writeMessage(String messageId, byte[] prefix, CompletableFuture<Void> safe, SharedFrame shared) {
     if (closing) {
       if (recoverable && sessionOpen) {
         // The socket is going, the session is not: keep the message for the client's resume.
@@ -496,11 +538,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       beforeWelcome.add(new Pending(messageId, prefix, safe));
       return;
     }
-    writeNow(messageId, prefix, safe);
+    writeNow(messageId, prefix, safe, shared);
+  }
+
+  private void writeNow(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
+    writeNow(messageId, prefix, safe, null);
   }
 
   /** Sequences and writes a message now: appended to the session first when it is recoverable. */
-  private void writeNow(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
+  private void writeNow(String messageId, byte[] prefix, CompletableFuture<Void> safe, SharedFrame shared) {
     if (closing) {
       writeMessage(messageId, prefix, safe);
       return;
@@ -510,7 +556,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       return;
     }
     if (!recoverable || !sessionOpen) {
-      writeSequenced(++lastAssigned, prefix);
+      writeSequenced(++lastAssigned, prefix, shared);
       settle(safe);
       return;
     }
@@ -552,8 +598,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     });
   }
 
-  /** Writes frames strictly in seq order, holding any that arrive ahead of a gap. */
   private void writeSequenced(long seq, byte[] prefix) {
+    writeSequenced(seq, prefix, null);
+  }
+
+  /** Writes frames strictly in seq order, holding any that arrive ahead of a gap. */
+  private void writeSequenced(long seq, byte[] prefix, SharedFrame shared) {
     if (seq < nextToWrite) {
       return;
     }
@@ -567,20 +617,29 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       }
       return;
     }
-    writeFrame(nextToWrite++, prefix);
+    writeFrame(nextToWrite++, prefix, shared);
     while (outOfOrder != null && !outOfOrder.isEmpty() && outOfOrder.firstKey() == nextToWrite) {
-      writeFrame(nextToWrite++, outOfOrder.pollFirstEntry().getValue());
+      writeFrame(nextToWrite++, outOfOrder.pollFirstEntry().getValue(), null);
     }
   }
 
-  private void writeFrame(long n, byte[] prefix) {
+  private void writeFrame(long n, byte[] prefix, SharedFrame shared) {
     if (closing) {
       return;
     }
     if (!channel.isWritable() && !admitWhileUnwritable()) {
       return;
     }
-    channel.write(new TextWebSocketFrame(Protocol.message(ctx.alloc(), prefix, n)), channel.voidPromise());
+    Object frame;
+    if (!wireFrames) {
+      frame = new TextWebSocketFrame(Protocol.message(ctx.alloc(), prefix, n));
+    } else if (shared != null) {
+      frame = shared.wireFrame(ctx.alloc(), n);
+    } else {
+      // Encoded here, in one buffer, instead of a payload buffer that the frame encoder copies again.
+      frame = Protocol.wireMessage(ctx.alloc(), prefix, n);
+    }
+    channel.write(frame, channel.voidPromise());
     gateway.countDelivered();
     gateway.listener().onMessageOut(this, "message");
     scheduleFlush();
@@ -647,22 +706,25 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   }
 
   /**
-   * Writes one message of a batch the caller runs on this connection's event loop, without a flush
-   * task of its own: the batch flushes every connection it wrote to once, at its end ({@link
-   * #flushBatch}). Only without a recovery store (then the seq is assigned here, synchronously).
+   * Writes one message of a fan-out batch the caller runs on this connection's event loop, without a
+   * flush task of its own. Only without a recovery store (then the seq is assigned here,
+   * synchronously).
+   *
+   * @return whether the caller now owes this connection a {@link #flushBatch}: false when a flush is
+   *     already on its way (a flush task, or an earlier batch that owes one), which then also carries
+   *     this write. Until the owed flush, other writes here leave their flush to it as well.
    */
-  void writeInBatch(String messageId, byte[] prefix) {
-    boolean alreadyScheduled = flushScheduled;
-    flushScheduled = true; // suppresses scheduleFlush(): the batch flushes
-    writeMessage(messageId, prefix, null);
-    flushScheduled = alreadyScheduled;
+  boolean writeInBatch(String messageId, SharedFrame frame) {
+    boolean owed = !flushScheduled;
+    flushScheduled = true; // suppresses scheduleFlush(): whoever set it flushes
+    writeMessage(messageId, frame.prefix(), null, frame);
+    return owed;
   }
 
-  /** Flushes after {@link #writeInBatch}, unless a flush task is already on its way. */
+  /** The flush owed after {@link #writeInBatch} returned true. */
   void flushBatch() {
-    if (!flushScheduled) {
-      channel.flush();
-    }
+    flushScheduled = false;
+    channel.flush();
   }
 
   private void flushNow() {

@@ -94,6 +94,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   /** Disconnected sessions kept for their recovery window, by session id. */
   private final Map<String, DetachedSession> detached = new ConcurrentHashMap<>();
   private final Map<String, TopicState> topics = new ConcurrentHashMap<>();
+  /** Fan-out state per I/O event loop; a handful of entries, created on first use. */
+  private final Map<io.netty.channel.EventLoop, FanOutLoop> fanOutLoops = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<Void>> pendingUnbinds = new ConcurrentHashMap<>();
   /** Per-user connection slots in use, counted from authentication on so racing handshakes see them. */
   private final Map<String, Integer> userSlots = new ConcurrentHashMap<>();
@@ -1114,7 +1116,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   /**
    * Delivers one topic message to many connections with one task per event loop (not one per
-   * subscriber), each writing to all of its connections and then flushing each once.
+   * subscriber), which writes the message, encoded once, to each of its connections and flushes
+   * them ({@link FanOutLoop}).
    */
   private void fanOut(Set<SessionSink> subscribers, String messageId, byte[] prefix) {
     Map<io.netty.channel.EventLoop, List<ConnectionHandler>> byLoop = new java.util.IdentityHashMap<>();
@@ -1127,17 +1130,12 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
     for (Map.Entry<io.netty.channel.EventLoop, List<ConnectionHandler>> e : byLoop.entrySet()) {
       List<ConnectionHandler> batch = e.getValue();
-      Runnable writeAll = () -> {
-        for (ConnectionHandler c : batch) {
-          c.writeInBatch(messageId, prefix);
-        }
-        for (ConnectionHandler c : batch) {
-          c.flushBatch();
-        }
-      };
+      FanOutLoop loop = fanOutLoops.computeIfAbsent(e.getKey(), l -> new FanOutLoop());
+      loop.submitting();
       try {
-        e.getKey().execute(writeAll);
+        e.getKey().execute(() -> loop.run(batch, messageId, prefix));
       } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        loop.rejected();
         log.debug("fan-out of {} skipped: event loop stopping", messageId);
       }
     }

@@ -34,6 +34,8 @@ final class Protocol {
       .build();
 
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+  /** First byte of a server text frame: FIN set, no RSV bits (not compressed), opcode 1 (text). */
+  private static final int FIN_TEXT = 0x81;
 
   private Protocol() {}
 
@@ -156,6 +158,52 @@ final class Protocol {
     buf.writeCharSequence(Long.toString(seq), StandardCharsets.US_ASCII);
     buf.writeByte('}');
     return buf;
+  }
+
+  /**
+   * A complete {@code message} frame as WebSocket wire bytes: an unmasked, final text frame (RFC 6455
+   * section 5.2, as a server sends it) whose payload is what {@link #message} builds. Written past
+   * the frame encoder, so only on connections without extensions (a permessage-deflate connection
+   * must get its frames through the deflate encoder).
+   */
+  static ByteBuf wireMessage(ByteBufAllocator alloc, byte[] prefix, long seq) {
+    int digits = digits(seq);
+    int payload = prefix.length + digits + 1;
+    int header = payload <= 125 ? 2 : payload <= 0xFFFF ? 4 : 10;
+    ByteBuf buf = alloc.buffer(header + payload);
+    buf.writeByte(FIN_TEXT);
+    if (payload <= 125) {
+      buf.writeByte(payload);
+    } else if (payload <= 0xFFFF) {
+      buf.writeByte(126);
+      buf.writeShort(payload);
+    } else {
+      buf.writeByte(127);
+      buf.writeLong(payload);
+    }
+    buf.writeBytes(prefix);
+    writeDigits(buf, seq, digits);
+    buf.writeByte('}');
+    return buf;
+  }
+
+  /** Number of decimal digits of {@code n} (n >= 0). */
+  static int digits(long n) {
+    int d = 1;
+    while (n >= 10) {
+      n /= 10;
+      d++;
+    }
+    return d;
+  }
+
+  private static void writeDigits(ByteBuf buf, long n, int digits) {
+    int end = buf.writerIndex() + digits;
+    for (int i = end - 1; i >= buf.writerIndex(); i--) {
+      buf.setByte(i, '0' + (int) (n % 10));
+      n /= 10;
+    }
+    buf.writerIndex(end);
   }
 
   static String welcome(String session, String connection, String user, String instance, long heartbeatMs,

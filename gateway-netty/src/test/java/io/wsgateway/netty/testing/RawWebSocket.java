@@ -30,10 +30,49 @@ public final class RawWebSocket implements AutoCloseable {
   /** An HTTP response to a handshake: status, headers (lower-case names) and body. */
   public record HttpResult(int status, Map<String, String> headers, String body) {}
 
-  /** One frame read from the server. */
-  public record Frame(int opcode, byte[] payload) {
+  /**
+   * One frame read from the server, as it was on the wire: {@code compressed} is the RSV1 bit
+   * (permessage-deflate), and then {@code payload} is still deflated (see {@link #inflated()}).
+   */
+  public record Frame(int opcode, byte[] payload, boolean fin, boolean compressed) {
+    public Frame(int opcode, byte[] payload) {
+      this(opcode, payload, true, false);
+    }
+
+    /**
+     * The payload of a permessage-deflate frame (RFC 7692 section 7.2.2) inflated, or the payload
+     * itself when the frame is not compressed. Without context takeover each message inflates alone.
+     */
+    public byte[] inflated() {
+      if (!compressed) {
+        return payload;
+      }
+      java.util.zip.Inflater inflater = new java.util.zip.Inflater(true);
+      try {
+        byte[] input = java.util.Arrays.copyOf(payload, payload.length + 4);
+        input[payload.length + 2] = (byte) 0xFF;
+        input[payload.length + 3] = (byte) 0xFF;
+        inflater.setInput(input);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(payload.length * 4);
+        byte[] chunk = new byte[8192];
+        while (!inflater.needsInput()) {
+          int n = inflater.inflate(chunk);
+          out.write(chunk, 0, n);
+          if (n == 0 && (inflater.finished() || inflater.needsDictionary())) {
+            break;
+          }
+        }
+        return out.toByteArray();
+      } catch (java.util.zip.DataFormatException e) {
+        throw new AssertionError("not a valid permessage-deflate payload", e);
+      } finally {
+        inflater.end();
+      }
+    }
+
+    /** The text of the (inflated) payload. */
     public String text() {
-      return new String(payload, StandardCharsets.UTF_8);
+      return new String(inflated(), StandardCharsets.UTF_8);
     }
 
     /** The close code of a close frame. */
@@ -191,7 +230,7 @@ public final class RawWebSocket implements AutoCloseable {
     }
     byte[] payload = new byte[(int) len];
     in.readFully(payload);
-    return new Frame(b0 & 0x0F, payload);
+    return new Frame(b0 & 0x0F, payload, (b0 & 0x80) != 0, (b0 & 0x40) != 0);
   }
 
   /** Reads frames until a close frame and returns its code; fails if the socket ends first. */
