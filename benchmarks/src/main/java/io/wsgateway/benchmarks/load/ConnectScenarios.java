@@ -4,10 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.wsgateway.benchmarks.client.BenchClient;
 import io.wsgateway.benchmarks.client.BenchClient.WsConnection;
 import io.wsgateway.benchmarks.client.Frames;
-import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import org.HdrHistogram.Histogram;
 
 /** {@code idle}: many held connections and the gateway's memory per connection; {@code storm}: connect rate. */
@@ -19,12 +20,25 @@ final class ConnectScenarios {
 
   /** Counts welcome frames (the gateway sends one once the connection is registered) and closes. */
   private static final class Tracker {
+    final int n;
     final AtomicInteger welcomed = new AtomicInteger();
     final AtomicInteger closed = new AtomicInteger();
+    final AtomicInteger failures = new AtomicInteger();
     final long[] welcomedAt;
+    final long[] openedAt;
+    // Made here, so that warm-up rounds and the measured run share their lambda classes and code (no
+    // class is spun, no branch seen for the first time, while the clock runs).
+    final IntFunction<BenchClient.Listener> listeners;
+    final BooleanSupplier allWelcomed;
+    final BooleanSupplier allClosed;
 
     Tracker(int n) {
+      this.n = n;
       welcomedAt = new long[n];
+      openedAt = new long[n];
+      listeners = this::listener;
+      allWelcomed = () -> welcomed.get() >= n - failures.get();
+      allClosed = () -> closed.get() >= n - failures.get();
     }
 
     BenchClient.Listener listener(int i) {
@@ -48,22 +62,58 @@ final class ConnectScenarios {
   /**
    * Opens and closes {@code n} connections (users {@code warm-*}) before anything is measured, so the
    * gateway's JIT, buffer pools and registry maps are warm: a cold JVM spends most of a first storm
-   * compiling, and its first-time allocations would count as memory per connection.
+   * compiling, and its first-time allocations would count as memory per connection. {@code concurrency}
+   * should be the measured run's: a round of another shape (e.g. the client blocking on its permits
+   * instead of waiting for the handshakes) leaves code that is deoptimised and compiled again in the
+   * measured run.
    */
-  private static void warmUp(LoadTool.Args args, BenchClient client, String url, int n, int sources)
+  private static void warmUp(BenchClient client, BenchClient.Target[] targets, int sources, int concurrency)
       throws Exception {
+    int n = targets.length;
     if (n <= 0) {
       return;
     }
     Tracker t = new Tracker(n);
-    AtomicInteger failures = new AtomicInteger();
     long t0 = System.nanoTime();
-    List<WsConnection> conns = LoadTool.connectAll(client, LoadTool.tokenUris(args, url, args.string("user-prefix", "") + "warm-", n), sources,
-        Math.min(n, 1000), t::listener, failures, null);
-    LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    List<WsConnection> conns = LoadTool.connectAll(client, targets, sources, Math.min(n, concurrency), t.listeners,
+        t.failures, t.openedAt);
+    LoadTool.await(t.allWelcomed, 60_000);
     LoadTool.closeAll(conns);
-    LoadTool.await(() -> t.closed.get() >= n - failures.get(), 60_000);
+    LoadTool.await(t.allClosed, 60_000);
     System.out.printf(Locale.ROOT, "warmup: %d connections opened and closed in %.1f s%n", n,
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** The warm-up round's targets (users {@code warm-*}), minted once and reused by every round. */
+  private static BenchClient.Target[] warmTargets(LoadTool.Args args, String url, int n) {
+    return LoadTool.tokenTargets(args, url, args.string("user-prefix", "") + "warm-", Math.max(0, n));
+  }
+
+  /**
+   * Waits (at most {@code maxMs}; {@code --settle S}, default 10 s, 0 skips it) until neither this JVM's JIT nor the gateway is busy: both compile
+   * in the background after a warm-up round, and that work would otherwise be charged to the measured
+   * storm. Quiet means no JIT time here and under 10 ms of gateway CPU (one /proc tick) in 100 ms.
+   */
+  private static void settle(long pid, long maxMs) throws InterruptedException {
+    if (maxMs <= 0) {
+      return;
+    }
+    var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
+    long t0 = System.nanoTime();
+    long deadline = t0 + maxMs * 1_000_000L;
+    long lastJit = jitTimed ? jit.getTotalCompilationTime() : 0;
+    long lastGateway = pid > 0 ? ProcStats.cpuNanos(pid) : 0;
+    int quiet = 0;
+    while (quiet < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      long j = jitTimed ? jit.getTotalCompilationTime() : 0;
+      long g = pid > 0 ? ProcStats.cpuNanos(pid) : 0;
+      quiet = j == lastJit && g - lastGateway <= 10_000_000L ? quiet + 1 : 0;
+      lastJit = j;
+      lastGateway = g;
+    }
+    System.out.printf(Locale.ROOT, "settle: %s after %.1f s%n", quiet >= 2 ? "tool JIT and gateway quiet" : "still busy",
         (System.nanoTime() - t0) / 1e9);
   }
 
@@ -78,20 +128,22 @@ final class ConnectScenarios {
     long pid = args.pid("pid");
     boolean gc = !args.flag("no-gc");
     System.out.println("scenario: idle " + args.describe());
-    warmUp(args, client, url, args.integer("warmup-connections", Math.min(n, 2000)), sources);
+    // All tokens are minted first, so the JIT work of minting is done during the warm-up, not after it.
+    BenchClient.Target[] warm = warmTargets(args, url, args.integer("warmup-connections", Math.min(n, 2000)));
     // --user-prefix keeps users distinct when several tool processes share one registry (fleet.sh).
-    URI[] uris = LoadTool.tokenUris(args, url, args.string("user-prefix", "") + "idle-", n);
+    BenchClient.Target[] targets = LoadTool.tokenTargets(args, url, args.string("user-prefix", "") + "idle-", n);
+    warmUp(client, warm, sources, concurrency);
     int connectTimeoutSeconds = args.integer("connect-timeout", 60);
     String holdUntil = args.string("hold-until", "");
 
     long heapBefore = pid > 0 && gc ? ProcStats.gcAndHeapUsedKiB(pid) : -1;
     long rssBefore = pid > 0 ? ProcStats.rssKiB(pid) : -1;
     Tracker t = new Tracker(n);
-    AtomicInteger failures = new AtomicInteger();
+    AtomicInteger failures = t.failures;
     long t0 = System.nanoTime();
-    List<WsConnection> conns = LoadTool.connectAll(client, uris, sources, concurrency, t::listener, failures, null,
+    List<WsConnection> conns = LoadTool.connectAll(client, targets, sources, concurrency, t.listeners, failures, null,
         connectTimeoutSeconds);
-    boolean all = LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), connectTimeoutSeconds * 1000L);
+    boolean all = LoadTool.await(t.allWelcomed, connectTimeoutSeconds * 1000L);
     double seconds = (System.nanoTime() - t0) / 1e9;
     System.out.printf(Locale.ROOT, "connected: %d of %d (%d failed) in %.2f s: %.0f conn/s (concurrency %d, sources %d)%n",
         t.welcomed.get(), n, failures.get(), seconds, t.welcomed.get() / seconds, concurrency, sources);
@@ -138,20 +190,26 @@ final class ConnectScenarios {
     int concurrency = args.integer("concurrency", n);
     long pid = args.pid("pid");
     System.out.println("scenario: storm " + args.describe());
+    // Tokens are minted before the clock starts, and before the warm-up so that compiling the minting
+    // code is over by then: the storm measures the gateway, not the signer.
+    BenchClient.Target[] warm = warmTargets(args, url, args.integer("warmup-connections", n));
+    BenchClient.Target[] targets = LoadTool.tokenTargets(args, url, "storm-", n);
     // Several rounds: JIT compilation of the handshake path alone takes seconds of CPU on this machine.
-    for (int round = args.integer("warmup-rounds", 3); round > 0; round--) {
-      warmUp(args, client, url, args.integer("warmup-connections", n), sources);
+    // 8, not 3: C2 takes a method run once per connection after 5,000 profiled calls at the earliest,
+    // later while its queue is long (the thresholds scale with it), and after 3 rounds of 5,000 both
+    // JVMs were still compiling their connection paths (-XX:+PrintCompilation) in the measured storm.
+    for (int round = args.integer("warmup-rounds", 8); round > 0; round--) {
+      warmUp(client, warm, sources, concurrency);
     }
-    // Tokens are minted before the clock starts: the storm measures the gateway, not the signer.
-    URI[] uris = LoadTool.tokenUris(args, url, "storm-", n);
+    settle(pid, args.integer("settle", 10) * 1000L);
     Tracker t = new Tracker(n);
-    AtomicInteger failures = new AtomicInteger();
-    long[] openedAt = new long[n];
+    AtomicInteger failures = t.failures;
+    long[] openedAt = t.openedAt;
     LoadTool.Cpu cpu = new LoadTool.Cpu(pid);
     cpu.start();
     long t0 = System.nanoTime();
-    List<WsConnection> conns = LoadTool.connectAll(client, uris, sources, concurrency, t::listener, failures, openedAt);
-    boolean all = LoadTool.await(() -> t.welcomed.get() >= n - failures.get(), 60_000);
+    List<WsConnection> conns = LoadTool.connectAll(client, targets, sources, concurrency, t.listeners, failures, openedAt);
+    boolean all = LoadTool.await(t.allWelcomed, 60_000);
     long t1 = System.nanoTime();
     cpu.stop();
     double seconds = (t1 - t0) / 1e9;

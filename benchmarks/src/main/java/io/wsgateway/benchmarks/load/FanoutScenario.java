@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.wsgateway.benchmarks.client.BenchClient;
 import io.wsgateway.benchmarks.client.BenchClient.WsConnection;
 import io.wsgateway.benchmarks.client.Frames;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,11 +65,11 @@ final class FanoutScenario {
     counts = new AtomicIntegerArray(publishes + 1);
 
     AtomicInteger failures = new AtomicInteger();
-    URI[] subUris = LoadTool.tokenUris(args, url, "sub", subscribers);
-    List<WsConnection> conns = new ArrayList<>(LoadTool.connectAll(client, subUris, sources, 1000,
+    BenchClient.Target[] subTargets = LoadTool.tokenTargets(args, url, "sub", subscribers);
+    List<WsConnection> conns = new ArrayList<>(LoadTool.connectAll(client, subTargets, sources, 1000,
         i -> subscriber(), failures, null));
-    URI[] pubUri = LoadTool.tokenUris(args, url, "pub", 1);
-    List<WsConnection> pub = LoadTool.connectAll(client, pubUri, 1, 1, i -> publisherListener(), failures, null);
+    BenchClient.Target[] pubTarget = LoadTool.tokenTargets(args, url, "pub", 1);
+    List<WsConnection> pub = LoadTool.connectAll(client, pubTarget, 1, 1, i -> publisherListener(), failures, null);
     conns.addAll(pub);
     publisher = pub.get(0);
     if (failures.get() > 0 || !LoadTool.await(() -> subscribed.get() >= subscribers && welcomed.get() > subscribers, 60_000)) {

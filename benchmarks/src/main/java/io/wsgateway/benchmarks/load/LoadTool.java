@@ -12,10 +12,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import java.util.function.IntFunction;
 import org.HdrHistogram.Histogram;
 
@@ -26,7 +27,8 @@ import org.HdrHistogram.Histogram;
  * java -cp benchmarks.jar io.wsgateway.benchmarks.load.LoadTool &lt;scenario&gt; [options]
  *   idle   --url U --connections N [--pid P] [--sources K] [--concurrency C] [--hold S]
  *          [--user-prefix P] [--hold-until FILE] [--connect-timeout S]
- *   storm  --url U --connections N [--pid P] [--sources K] [--concurrency C]
+ *   storm  --url U --connections N [--pid P] [--sources K] [--concurrency C] [--warmup-rounds R (8)]
+ *          [--settle S (10)]
  *   route  --url U [--url2 U2] --users N (--rate R | --flat) [--window W] [--duration S] [--warmup S]
  *          [--payload BYTES] [--pid P] [--pid2 P2]
  *   fanout --url U --subscribers N --publishes P [--window W] [--pid P]
@@ -125,62 +127,92 @@ public final class LoadTool {
     }
   }
 
-  /** Mints HS256 tokens valid for a day, with {@code topics: ["*"]} so any topic may be used. */
-  static URI[] tokenUris(Args args, String url, String userPrefix, int count) {
+  /**
+   * Mints HS256 tokens valid for a day, with {@code topics: ["*"]} so any topic may be used, and builds
+   * each one's connection target (resolved address, complete upgrade request) here, before any clock.
+   */
+  static BenchClient.Target[] tokenTargets(Args args, String url, String userPrefix, int count) {
     byte[] secret = args.secret();
     Instant exp = Instant.now().plusSeconds(24 * 3600);
     Map<String, Object> claims = Map.of("topics", List.of("*"));
-    URI[] uris = new URI[count];
+    BenchClient.Target[] targets = new BenchClient.Target[count];
     String sep = url.contains("?") ? "&" : "?";
+    InetSocketAddress remote = count == 0 ? null : BenchClient.Target.of(URI.create(url)).remote();
     for (int i = 0; i < count; i++) {
-      uris[i] = URI.create(url + sep + "access_token=" + JwtTokens.hs256(secret, userPrefix + i, claims, exp));
+      URI uri = URI.create(url + sep + "access_token=" + JwtTokens.hs256(secret, userPrefix + i, claims, exp));
+      targets[i] = BenchClient.Target.of(uri, remote);
     }
-    return uris;
+    return targets;
   }
 
   /**
-   * Opens one connection per URI with at most {@code concurrency} handshakes outstanding, binding the
+   * Opens one connection per target with at most {@code concurrency} handshakes outstanding, binding the
    * source address round-robin over 127.0.0.1..127.0.0.k so more than one source port range is used.
    * Returns the connections (null where one failed); {@code failures} counts those.
    */
-  static List<WsConnection> connectAll(BenchClient client, URI[] uris, int sources, int concurrency,
+  static List<WsConnection> connectAll(BenchClient client, BenchClient.Target[] targets, int sources, int concurrency,
       IntFunction<BenchClient.Listener> listeners, AtomicInteger failures, long[] openedAtNanos) throws InterruptedException {
-    return connectAll(client, uris, sources, concurrency, listeners, failures, openedAtNanos, 60);
+    return connectAll(client, targets, sources, concurrency, listeners, failures, openedAtNanos, 60);
   }
 
-  /** As above, waiting at most {@code timeoutSeconds} for each connection. */
-  static List<WsConnection> connectAll(BenchClient client, URI[] uris, int sources, int concurrency,
+  /**
+   * As above, with one deadline of {@code timeoutSeconds} for the whole batch (there is no timer per
+   * connection): whatever has not completed its handshake by then fails and is closed.
+   */
+  static List<WsConnection> connectAll(BenchClient client, BenchClient.Target[] targets, int sources, int concurrency,
       IntFunction<BenchClient.Listener> listeners, AtomicInteger failures, long[] openedAtNanos, int timeoutSeconds)
       throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
     Semaphore permits = new Semaphore(concurrency);
-    List<CompletableFuture<WsConnection>> futures = new ArrayList<>(uris.length);
-    boolean loopback = "127.0.0.1".equals(uris.length == 0 ? null : uris[0].getHost());
-    for (int i = 0; i < uris.length; i++) {
-      permits.acquire();
-      InetSocketAddress local = loopback && sources > 1
-          ? new InetSocketAddress("127.0.0." + (1 + i % sources), 0) : null;
+    List<BenchClient.Opening> futures = new ArrayList<>(targets.length);
+    boolean loopback = targets.length > 0 && "127.0.0.1".equals(targets[0].host());
+    InetSocketAddress[] locals = null;
+    if (loopback && sources > 1) {
+      locals = new InetSocketAddress[sources];
+      for (int s = 0; s < sources; s++) {
+        locals[s] = new InetSocketAddress("127.0.0." + (1 + s), 0);
+      }
+    }
+    BiConsumer<WsConnection, Throwable> done = (c, e) -> {
+      permits.release();
+      if (e != null) {
+        int n = failures.incrementAndGet();
+        if (n <= 3) {
+          System.err.println("connect failed: " + e);
+        }
+      }
+    };
+    int started = 0;
+    for (int i = 0; i < targets.length; i++) {
+      if (!permits.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        break;
+      }
       if (openedAtNanos != null) {
         openedAtNanos[i] = System.nanoTime();
       }
-      CompletableFuture<WsConnection> f = client.connect(uris[i], local, listeners.apply(i));
-      f.whenComplete((c, e) -> {
-        permits.release();
-        if (e != null) {
-          int n = failures.incrementAndGet();
-          if (n <= 3) {
-            System.err.println("connect failed: " + e);
-          }
-        }
-      });
+      BenchClient.Opening f = client.connect(targets[i], locals == null ? null : locals[i % sources], listeners.apply(i));
+      f.whenComplete(done);
       futures.add(f);
+      started++;
     }
-    List<WsConnection> out = new ArrayList<>(uris.length);
-    for (CompletableFuture<WsConnection> f : futures) {
+    if (started < targets.length) {
+      failures.addAndGet(targets.length - started);
+      System.err.printf(Locale.ROOT, "connect: deadline of %d s passed with %d of %d connections not started%n",
+          timeoutSeconds, targets.length - started, targets.length);
+    }
+    List<WsConnection> out = new ArrayList<>(targets.length);
+    for (BenchClient.Opening f : futures) {
       try {
-        out.add(f.get(timeoutSeconds, TimeUnit.SECONDS));
+        out.add(f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+      } catch (TimeoutException e) {
+        f.timeOut();
+        out.add(null);
       } catch (Exception e) {
         out.add(null);
       }
+    }
+    for (int i = started; i < targets.length; i++) {
+      out.add(null);
     }
     return out;
   }

@@ -6,7 +6,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.wsgateway.benchmarks.client.BenchClient;
 import io.wsgateway.benchmarks.client.BenchClient.WsConnection;
 import io.wsgateway.benchmarks.client.Frames;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,12 +88,12 @@ final class RouteScenario {
       senders[i] = s;
     }
     AtomicInteger failures = new AtomicInteger();
-    URI[] sendUris = LoadTool.tokenUris(args, url, sendPrefix, users);
-    List<WsConnection> conns = new ArrayList<>(LoadTool.connectAll(client, sendUris, sources, 1000,
+    BenchClient.Target[] sendTargets = LoadTool.tokenTargets(args, url, sendPrefix, users);
+    List<WsConnection> conns = new ArrayList<>(LoadTool.connectAll(client, sendTargets, sources, 1000,
         i -> listener(senders[i], flat), failures, null));
     if (cross) {
-      URI[] recvUris = LoadTool.tokenUris(args, url2, recvPrefix, users);
-      conns.addAll(LoadTool.connectAll(client, recvUris, sources, 1000, i -> listener(null, flat), failures, null));
+      BenchClient.Target[] recvTargets = LoadTool.tokenTargets(args, url2, recvPrefix, users);
+      conns.addAll(LoadTool.connectAll(client, recvTargets, sources, 1000, i -> listener(null, flat), failures, null));
     }
     int expected = cross ? 2 * users : users;
     if (failures.get() > 0 || !LoadTool.await(() -> welcomed.get() >= expected, 60_000)) {
