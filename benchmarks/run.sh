@@ -12,6 +12,14 @@
 #                           the Redis registry and the RabbitMQ broker (GATEWAY_REDIS_URI, GATEWAY_RABBIT_URI,
 #                           defaults on 127.0.0.1; prefixes wsgwbench), and passes --url2/--pid2; unpinned
 #   BUILD=1                 rebuild benchmarks.jar even if it exists
+#   BASELINE=1              route only: run the same tool command twice, first against the bare Netty router
+#                           (io.wsgateway.benchmarks.baseline.BareRouter from benchmarks.jar, on BARE_PORT,
+#                           default GATEWAY_PORT+2, with GATEWAY_IO_THREADS I/O threads, the same JVM heap
+#                           flags plus BARE_JVM_OPTS, the same pinning), then against the gateway; prints
+#                           both results and the gateway/bare ratios of delivered msg/s, server CPU-us per
+#                           message and latency. The bare router is the floor: it takes the user from the
+#                           token's sub without verifying it, routes by byte search, acks, nothing else.
+#                           Exits non-zero if either run is not clean. Not with CROSS=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +32,6 @@ EXAMPLE_JAR=examples/target/gateway-example.jar
 export GATEWAY_PORT=${GATEWAY_PORT:-18080}
 export GATEWAY_JWT_SECRET=${GATEWAY_JWT_SECRET:-load-tool-secret-load-tool-secret-0123456789}
 export GATEWAY_INSTANCE_ID=${GATEWAY_INSTANCE_ID:-bench-1}
-URL="ws://127.0.0.1:${GATEWAY_PORT}/ws"
 
 case "$SCENARIO" in
   idle)   DEFAULTS=(--connections 5000 --hold 5); PINNED=0 ;;
@@ -59,24 +66,27 @@ else
   GW_CMD=(java "${GW_JVM[@]}" -cp "$JAR" io.wsgateway.benchmarks.load.BenchGateway)
 fi
 TOOL_CMD=(java -Xms512m -Xmx512m ${TOOL_JVM_OPTS:-} -cp "$JAR" io.wsgateway.benchmarks.load.LoadTool
-  "$SCENARIO" --url "$URL" --secret "$GATEWAY_JWT_SECRET")
+  "$SCENARIO" --secret "$GATEWAY_JWT_SECRET")
 if [ "$PINNED" = 1 ]; then
   GW_CMD=(taskset -c 0 "${GW_CMD[@]}")
   TOOL_CMD=(taskset -c 1 "${TOOL_CMD[@]}")
 fi
 
-GW_LOG=$(mktemp -t bench-gateway.XXXXXX.log)
-"${GW_CMD[@]}" >"$GW_LOG" 2>&1 &
-GW_PID=$!
-GW2_PID=""
-if [ "${CROSS:-0}" = 1 ]; then
-  GW2_LOG=$(mktemp -t bench-gateway2.XXXXXX.log)
-  GATEWAY_PORT=$((GATEWAY_PORT + 1)) GATEWAY_INSTANCE_ID=bench-2 "${GW_CMD[@]}" >"$GW2_LOG" 2>&1 &
-  GW2_PID=$!
-  ARGS+=(--url2 "ws://127.0.0.1:$((GATEWAY_PORT + 1))/ws" --pid2 "$GW2_PID")
+BASELINE=${BASELINE:-0}
+if [ "$BASELINE" = 1 ]; then
+  if [ "$SCENARIO" != route ] || [ "${CROSS:-0}" = 1 ]; then
+    echo "BASELINE=1 is for the local route scenario only (no CROSS=1)" >&2; exit 2
+  fi
+  BARE_PORT=${BARE_PORT:-$((GATEWAY_PORT + 2))}
+  BARE_CMD=(java -Xms512m -Xmx512m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled ${BARE_JVM_OPTS:-}
+    -cp "$JAR" io.wsgateway.benchmarks.baseline.BareRouter --port "$BARE_PORT" --threads "${GATEWAY_IO_THREADS:-1}")
+  [ "$PINNED" = 1 ] && BARE_CMD=(taskset -c 0 "${BARE_CMD[@]}")
 fi
+
+SRV_PID=""
+GW2_PID=""
 cleanup() {
-  for pid in "$GW_PID" $GW2_PID; do
+  for pid in $SRV_PID $GW2_PID; do
     if kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -85,26 +95,83 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Wait for GET /health: poll against a deadline, never a fixed sleep.
-deadline=$((SECONDS + 60))
-until curl -sf "http://127.0.0.1:${GATEWAY_PORT}/health" >/dev/null 2>&1 \
-    && { [ -z "$GW2_PID" ] || curl -sf "http://127.0.0.1:$((GATEWAY_PORT + 1))/health" >/dev/null 2>&1; }; do
-  if ! kill -0 "$GW_PID" 2>/dev/null; then
-    echo "gateway exited during startup; log:" >&2; cat "$GW_LOG" >&2; exit 1
+# run_against NAME PORT OUT_FILE CMD...: starts the server, waits for its GET /health, runs the tool
+# against ws://127.0.0.1:PORT/ws (output to the terminal and OUT_FILE), stops the server; returns the
+# tool's exit status. Call it as `run_against ... && RC=0 || RC=$?` (errexit is off inside).
+run_against() {
+  local name=$1 port=$2 out=$3
+  shift 3
+  local log url rc args
+  log=$(mktemp -t "bench-$name.XXXXXX.log")
+  url="ws://127.0.0.1:${port}/ws"
+  "$@" >"$log" 2>&1 &
+  SRV_PID=$!
+  args=("${ARGS[@]}")
+  if [ "${CROSS:-0}" = 1 ]; then
+    GW2_LOG=$(mktemp -t bench-gateway2.XXXXXX.log)
+    GATEWAY_PORT=$((GATEWAY_PORT + 1)) GATEWAY_INSTANCE_ID=bench-2 "$@" >"$GW2_LOG" 2>&1 &
+    GW2_PID=$!
+    args+=(--url2 "ws://127.0.0.1:$((GATEWAY_PORT + 1))/ws" --pid2 "$GW2_PID")
   fi
-  if [ $SECONDS -ge $deadline ]; then
-    echo "gateway not healthy within 60 s; log:" >&2; cat "$GW_LOG" >&2; exit 1
-  fi
-  sleep 0.1
-done
-# The JVM pid (taskset execs java, so the pid is the same).
-echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) cores  $(java -version 2>&1 | head -1)"
-echo "== gateway: $GATEWAY pid $GW_PID io_threads=${GATEWAY_IO_THREADS:-default} pinned=$PINNED"
-echo "== load before: $(uptime | sed 's/.*load average/load average/')"
-echo "== tool: ${TOOL_CMD[*]} ${ARGS[*]} --pid $GW_PID" | sed "s/--secret [^ ]*/--secret ***/"
-set +e
-"${TOOL_CMD[@]}" "${ARGS[@]}" --pid "$GW_PID"
-RC=$?
-set -e
-echo "== load after: $(uptime | sed 's/.*load average/load average/')"
+  # Wait for GET /health: poll against a deadline, never a fixed sleep.
+  local deadline=$((SECONDS + 60))
+  until curl -sf "http://127.0.0.1:${port}/health" >/dev/null 2>&1 \
+      && { [ -z "$GW2_PID" ] || curl -sf "http://127.0.0.1:$((GATEWAY_PORT + 1))/health" >/dev/null 2>&1; }; do
+    if ! kill -0 "$SRV_PID" 2>/dev/null; then
+      echo "$name exited during startup; log:" >&2; cat "$log" >&2; return 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "$name not healthy within 60 s; log:" >&2; cat "$log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  # The JVM pid (taskset execs java, so the pid is the same).
+  {
+    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) cores  $(java -version 2>&1 | head -1)"
+    if [ "$name" = bare ]; then
+      echo "== server: bare Netty router (BareRouter) pid $SRV_PID io_threads=${GATEWAY_IO_THREADS:-1} pinned=$PINNED"
+    else
+      echo "== gateway: $GATEWAY pid $SRV_PID io_threads=${GATEWAY_IO_THREADS:-default} pinned=$PINNED"
+    fi
+    echo "== load before: $(uptime | sed 's/.*load average/load average/')"
+    echo "== tool: ${TOOL_CMD[*]} --url $url ${args[*]} --pid $SRV_PID" | sed "s/--secret [^ ]*/--secret ***/"
+  } | tee "$out"
+  "${TOOL_CMD[@]}" --url "$url" "${args[@]}" --pid "$SRV_PID" 2>&1 | tee -a "$out"
+  rc=${PIPESTATUS[0]}
+  echo "== load after: $(uptime | sed 's/.*load average/load average/')" | tee -a "$out"
+  cleanup
+  SRV_PID=""
+  GW2_PID=""
+  return $rc
+}
+
+# field FILE: prints "msgs_per_s cpu_us_per_msg p50 p99" from a route run's output (- where missing).
+field() {
+  local rate cpu p50 p99
+  rate=$(sed -n 's/^delivered_msgs_per_s: \([0-9]*\).*/\1/p' "$1" | head -1)
+  cpu=$(sed -n 's/.*gateway_cpu_us_per_msg: \([0-9.]*\).*/\1/p' "$1" | head -1)
+  p50=$(sed -n 's/^latency: p50=\([0-9]*\).*/\1/p' "$1" | head -1)
+  p99=$(sed -n 's/^latency: .*p99=\([0-9]*\).*/\1/p' "$1" | head -1)
+  echo "${rate:--} ${cpu:--} ${p50:--} ${p99:--}"
+}
+
+GW_OUT=$(mktemp -t bench-gateway-out.XXXXXX)
+if [ "$BASELINE" = 1 ]; then
+  BARE_OUT=$(mktemp -t bench-bare-out.XXXXXX)
+  run_against bare "$BARE_PORT" "$BARE_OUT" "${BARE_CMD[@]}" && BARE_RC=0 || BARE_RC=$?
+  run_against gateway "$GATEWAY_PORT" "$GW_OUT" "${GW_CMD[@]}" && RC=0 || RC=$?
+  read -r b_rate b_cpu b_p50 b_p99 <<<"$(field "$BARE_OUT")"
+  read -r g_rate g_cpu g_p50 g_p99 <<<"$(field "$GW_OUT")"
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
+  echo "== baseline (same command, same pinning; bare router first, then the gateway)"
+  printf '%-12s %16s %22s %10s %10s %s\n' server delivered_msg_per_s server_cpu_us_per_msg p50_us p99_us result
+  printf '%-12s %16s %22s %10s %10s %s\n' bare "$b_rate" "$b_cpu" "$b_p50" "$b_p99" "$([ $BARE_RC = 0 ] && echo clean || echo "FAILED rc=$BARE_RC")"
+  printf '%-12s %16s %22s %10s %10s %s\n' gateway "$g_rate" "$g_cpu" "$g_p50" "$g_p99" "$([ $RC = 0 ] && echo clean || echo "FAILED rc=$RC")"
+  echo "ratio gateway/bare: delivered_msg_per_s $(ratio "$g_rate" "$b_rate")x  server_cpu_us_per_msg $(ratio "$g_cpu" "$b_cpu")x  p99 $(ratio "$g_p99" "$b_p99")x"
+  rm -f "$BARE_OUT" "$GW_OUT"
+  [ "$BARE_RC" = 0 ] || exit "$BARE_RC"
+  exit "$RC"
+fi
+run_against gateway "$GATEWAY_PORT" "$GW_OUT" "${GW_CMD[@]}" && RC=0 || RC=$?
+rm -f "$GW_OUT"
 exit $RC

@@ -17,8 +17,16 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
@@ -29,19 +37,28 @@ import io.wsgateway.benchmarks.client.Frames;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The baseline the gateway's local routing is measured against: the least a Netty WebSocket server
  * must do to route {@code {"type":"send","to":"u","data":...}} between users. The user comes from
- * the {@code ?user=} query parameter (no JWT, no registry, no broker, no rate limit, no futures); the
- * recipient gets the same {@code message} frame bytes the gateway writes, with a per-connection seq,
- * and flushes are coalesced per read batch as the gateway coalesces them per event-loop pass.
+ * the {@code ?user=} query parameter or, for the load tool, from the {@code sub} of the
+ * {@code ?access_token=} JWT's payload, decoded <em>without</em> verifying the signature (no JWT
+ * check, no registry, no broker, no rate limit, no futures). Each connection first gets a
+ * {@code {"type":"welcome","user":...}} frame; the recipient gets the same {@code message} frame
+ * bytes the gateway writes, with a per-connection seq; a {@code send} with an {@code "id"} is answered
+ * {@code {"type":"ack","id":...}} (a string id, as the load tool sends); flushes are coalesced per
+ * read batch as the gateway coalesces them per event-loop pass. {@code GET /health} answers 200, so
+ * {@code benchmarks/run.sh} can wait for it as for a gateway.
  *
- * <p>Not a product: no limits, no close handling beyond Netty's. Thread-safe to start and close.
+ * <p>Not a product: no limits, no error frames (an unknown recipient drops the message, unacked), no
+ * close handling beyond Netty's. Thread-safe to start and close. {@link #main} runs it as a server
+ * process for the load tool ({@code BASELINE=1 benchmarks/run.sh route ...}).
  */
 public final class BareRouter implements AutoCloseable {
 
@@ -50,6 +67,9 @@ public final class BareRouter implements AutoCloseable {
   private static final byte[] TO = Frames.ascii("\"to\":\"");
   private static final byte[] DATA = Frames.ascii("\"data\":");
   private static final byte[] SEQ_KEY = Frames.ascii(",\"seq\":");
+  private static final byte[] ID = Frames.ascii("\"id\":\"");
+  private static final byte[] ACK_HEAD = Frames.ascii("{\"type\":\"ack\",\"id\":\"");
+  private static final byte[] ACK_TAIL = Frames.ascii("\"}");
 
   private final Map<String, Channel> users = new ConcurrentHashMap<>();
   private final EventLoopGroup group;
@@ -78,6 +98,59 @@ public final class BareRouter implements AutoCloseable {
         .bind(host, port).sync().channel();
   }
 
+  /**
+   * Runs a bare router until killed: {@code --port P} (default 8080, or {@code GATEWAY_PORT}),
+   * {@code --threads T} (I/O threads, default 1), {@code --host H} (default 0.0.0.0).
+   */
+  public static void main(String[] args) throws Exception {
+    String env = System.getenv("GATEWAY_PORT");
+    int port = env == null || env.isEmpty() ? 8080 : Integer.parseInt(env);
+    int threads = 1;
+    String host = "0.0.0.0";
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--port" -> port = Integer.parseInt(args[++i]);
+        case "--threads" -> threads = Integer.parseInt(args[++i]);
+        case "--host" -> host = args[++i];
+        default -> {
+          System.err.println("usage: BareRouter [--port P] [--threads T] [--host H]; unknown: " + args[i]);
+          System.exit(2);
+        }
+      }
+    }
+    BareRouter router = new BareRouter(host, port, threads);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      router.close();
+      stopped.countDown();
+    }, "bare-router-shutdown"));
+    System.out.println("BareRouter on port " + router.port() + " io_threads=" + threads + " pid "
+        + ProcessHandle.current().pid());
+    stopped.await();
+  }
+
+  /** The {@code sub} claim of a JWT's payload, unverified; null if there is none. */
+  static String unverifiedSubject(String jwt) {
+    int a = jwt.indexOf('.');
+    int b = a < 0 ? -1 : jwt.indexOf('.', a + 1);
+    if (b < 0) {
+      return null;
+    }
+    String json;
+    try {
+      json = new String(Base64.getUrlDecoder().decode(jwt.substring(a + 1, b)), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    int k = json.indexOf("\"sub\"");
+    if (k < 0) {
+      return null;
+    }
+    int start = json.indexOf('"', json.indexOf(':', k + 5) + 1);
+    int end = start < 0 ? -1 : json.indexOf('"', start + 1);
+    return end < 0 ? null : json.substring(start + 1, end);
+  }
+
   public int port() {
     return ((InetSocketAddress) server.localAddress()).getPort();
   }
@@ -100,20 +173,41 @@ public final class BareRouter implements AutoCloseable {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete hc) {
-        List<String> u = new QueryStringDecoder(hc.requestUri()).parameters().get("user");
-        if (u == null || u.isEmpty()) {
+        Map<String, List<String>> q = new QueryStringDecoder(hc.requestUri()).parameters();
+        List<String> u = q.get("user");
+        List<String> token = q.get("access_token");
+        String user = u != null && !u.isEmpty() ? u.get(0)
+            : token != null && !token.isEmpty() ? unverifiedSubject(token.get(0)) : null;
+        if (user == null) {
           ctx.close();
           return;
         }
-        ctx.channel().attr(USER).set(u.get(0));
+        ctx.channel().attr(USER).set(user);
         ctx.channel().attr(SEQ).set(new long[1]);
-        users.put(u.get(0), ctx.channel());
+        // The welcome first, then routable (the write is queued before any message to this user).
+        ByteBuf w = ctx.alloc().buffer(40 + user.length());
+        w.writeCharSequence("{\"type\":\"welcome\",\"user\":\"", StandardCharsets.US_ASCII);
+        w.writeCharSequence(user, StandardCharsets.UTF_8);
+        w.writeCharSequence("\"}", StandardCharsets.US_ASCII);
+        ctx.writeAndFlush(new TextWebSocketFrame(w), ctx.voidPromise());
+        users.put(user, ctx.channel());
       }
       ctx.fireUserEventTriggered(evt);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof FullHttpRequest req) {
+        // Not the WebSocket path: GET /health for run.sh, 404 otherwise.
+        boolean health = req.uri().startsWith("/health");
+        req.release();
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+            health ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND,
+            Unpooled.copiedBuffer(health ? "ok" : "", StandardCharsets.US_ASCII));
+        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
+        ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        return;
+      }
       if (!(msg instanceof TextWebSocketFrame frame)) {
         ctx.fireChannelRead(msg);
         return;
@@ -145,9 +239,28 @@ public final class BareRouter implements AutoCloseable {
         Frames.writeLong(out, seq);
         out.writeByte('}');
         target.write(new TextWebSocketFrame(out), target.voidPromise());
-        dirty.get().add(target);
+        List<Channel> d = dirty.get();
+        markDirty(d, target);
+        // The ack, if the send asked for one (the id is a string, as the load tool sends it).
+        int id = Frames.indexOf(in, ID);
+        if (id >= 0 && id < to) {
+          int idStart = id + ID.length;
+          int idEnd = in.indexOf(idStart, to, (byte) '"');
+          ByteBuf ack = ctx.alloc().buffer(ACK_HEAD.length + ACK_TAIL.length + idEnd - idStart);
+          ack.writeBytes(ACK_HEAD).writeBytes(in, idStart, idEnd - idStart).writeBytes(ACK_TAIL);
+          ctx.write(new TextWebSocketFrame(ack), ctx.voidPromise());
+          markDirty(d, ctx.channel());
+        }
       } finally {
         ReferenceCountUtil.release(frame);
+      }
+    }
+
+    /** Remembers {@code ch} for the flush at the end of the read batch (skipping an immediate repeat). */
+    private void markDirty(List<Channel> d, Channel ch) {
+      int n = d.size();
+      if (n == 0 || d.get(n - 1) != ch) {
+        d.add(ch);
       }
     }
 
