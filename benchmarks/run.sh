@@ -20,6 +20,7 @@
 #                           message and latency. The bare router is the floor: it takes the user from the
 #                           token's sub without verifying it, routes by byte search, acks, nothing else.
 #                           Exits non-zero if either run is not clean. Not with CROSS=1.
+#                           BASELINE_ORDER=gateway runs the gateway first (default: the bare router first).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -145,29 +146,49 @@ run_against() {
   return $rc
 }
 
-# field FILE: prints "msgs_per_s cpu_us_per_msg p50 p99" from a route run's output (- where missing).
+# field FILE: prints "msgs_per_s server_cpu_us_per_msg p50 p99 server_core_% tool_core_%" from a route
+# run's output (- where missing); a core % is that process's CPU time over the measured seconds.
 field() {
-  local rate cpu p50 p99
-  rate=$(sed -n 's/^delivered_msgs_per_s: \([0-9]*\).*/\1/p' "$1" | head -1)
-  cpu=$(sed -n 's/.*gateway_cpu_us_per_msg: \([0-9.]*\).*/\1/p' "$1" | head -1)
-  p50=$(sed -n 's/^latency: p50=\([0-9]*\).*/\1/p' "$1" | head -1)
-  p99=$(sed -n 's/^latency: .*p99=\([0-9]*\).*/\1/p' "$1" | head -1)
-  echo "${rate:--} ${cpu:--} ${p50:--} ${p99:--}"
+  awk '
+    /^delivered_msgs_per_s:/ { rate = $2; for (i = 1; i <= NF; i++) if ($i == "in") secs = $(i + 1) }
+    /^latency:/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50") p50 = kv[2]; if (kv[1] == "p99") p99 = kv[2] } }
+    /^gateway_cpu_s:/ { scpu = $2; for (i = 1; i <= NF; i++) if ($i == "gateway_cpu_us_per_msg:") per = $(i + 1) }
+    /^tool_cpu_s:/ { tcpu = $2 }
+    END {
+      pct = "-"; tpct = "-"
+      if (secs > 0 && scpu != "") pct = sprintf("%.0f", 100 * scpu / secs)
+      if (secs > 0 && tcpu != "") tpct = sprintf("%.0f", 100 * tcpu / secs)
+      printf "%s %s %s %s %s %s\n", rate == "" ? "-" : rate, per == "" ? "-" : per, p50 == "" ? "-" : p50,
+        p99 == "" ? "-" : p99, pct, tpct
+    }' "$1"
 }
 
 GW_OUT=$(mktemp -t bench-gateway-out.XXXXXX)
 if [ "$BASELINE" = 1 ]; then
   BARE_OUT=$(mktemp -t bench-bare-out.XXXXXX)
-  run_against bare "$BARE_PORT" "$BARE_OUT" "${BARE_CMD[@]}" && BARE_RC=0 || BARE_RC=$?
-  run_against gateway "$GATEWAY_PORT" "$GW_OUT" "${GW_CMD[@]}" && RC=0 || RC=$?
-  read -r b_rate b_cpu b_p50 b_p99 <<<"$(field "$BARE_OUT")"
-  read -r g_rate g_cpu g_p50 g_p99 <<<"$(field "$GW_OUT")"
+  if [ "${BASELINE_ORDER:-bare}" = gateway ]; then
+    run_against gateway "$GATEWAY_PORT" "$GW_OUT" "${GW_CMD[@]}" && RC=0 || RC=$?
+    run_against bare "$BARE_PORT" "$BARE_OUT" "${BARE_CMD[@]}" && BARE_RC=0 || BARE_RC=$?
+  else
+    run_against bare "$BARE_PORT" "$BARE_OUT" "${BARE_CMD[@]}" && BARE_RC=0 || BARE_RC=$?
+    run_against gateway "$GATEWAY_PORT" "$GW_OUT" "${GW_CMD[@]}" && RC=0 || RC=$?
+  fi
+  read -r b_rate b_cpu b_p50 b_p99 b_pct b_tpct <<<"$(field "$BARE_OUT")"
+  read -r g_rate g_cpu g_p50 g_p99 g_pct g_tpct <<<"$(field "$GW_OUT")"
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
-  echo "== baseline (same command, same pinning; bare router first, then the gateway)"
-  printf '%-12s %16s %22s %10s %10s %s\n' server delivered_msg_per_s server_cpu_us_per_msg p50_us p99_us result
-  printf '%-12s %16s %22s %10s %10s %s\n' bare "$b_rate" "$b_cpu" "$b_p50" "$b_p99" "$([ $BARE_RC = 0 ] && echo clean || echo "FAILED rc=$BARE_RC")"
-  printf '%-12s %16s %22s %10s %10s %s\n' gateway "$g_rate" "$g_cpu" "$g_p50" "$g_p99" "$([ $RC = 0 ] && echo clean || echo "FAILED rc=$RC")"
-  echo "ratio gateway/bare: delivered_msg_per_s $(ratio "$g_rate" "$b_rate")x  server_cpu_us_per_msg $(ratio "$g_cpu" "$b_cpu")x  p99 $(ratio "$g_p99" "$b_p99")x"
+  echo "== baseline (same command, same pinning; $([ "${BASELINE_ORDER:-bare}" = gateway ] && echo "gateway first, then the bare router" || echo "bare router first, then the gateway"))"
+  fmt='%-8s %14s %14s %9s %9s %12s %10s  %s\n'
+  printf "$fmt" server delivered/s cpu_us/msg p50_us p99_us server_core% tool_core% result
+  printf "$fmt" bare "$b_rate" "$b_cpu" "$b_p50" "$b_p99" "$b_pct" "$b_tpct" "$([ "$BARE_RC" = 0 ] && echo clean || echo "FAILED rc=$BARE_RC")"
+  printf "$fmt" gateway "$g_rate" "$g_cpu" "$g_p50" "$g_p99" "$g_pct" "$g_tpct" "$([ "$RC" = 0 ] && echo clean || echo "FAILED rc=$RC")"
+  echo "ratio gateway/bare: delivered/s $(ratio "$g_rate" "$b_rate")x  cpu_us/msg $(ratio "$g_cpu" "$b_cpu")x  p99 $(ratio "$g_p99" "$b_p99")x"
+  # A flat-out figure is the server's only if the server, not the tool, used up its core.
+  for who in bare gateway; do
+    if [ "$who" = bare ]; then t=$b_tpct; v=$b_pct; else t=$g_tpct; v=$g_pct; fi
+    if [ "$t" != - ] && [ "$t" -ge 90 ] && { [ "$v" = - ] || [ "$v" -lt 90 ]; }; then
+      echo "WARNING: the tool used ${t}% of its core and the $who server ${v}%: the $who figure may be the tool's ceiling, not the server's"
+    fi
+  done
   rm -f "$BARE_OUT" "$GW_OUT"
   [ "$BARE_RC" = 0 ] || exit "$BARE_RC"
   exit "$RC"
