@@ -17,8 +17,10 @@
 #                           default GATEWAY_PORT+2, with GATEWAY_IO_THREADS I/O threads, the same JVM heap
 #                           flags plus BARE_JVM_OPTS, the same pinning), then against the gateway; prints
 #                           both results and the gateway/bare ratios of delivered msg/s, server CPU-us per
-#                           message and latency. The bare router is the floor: it takes the user from the
-#                           token's sub without verifying it, routes by byte search, acks, nothing else.
+#                           message and latency, each server's and the tool's CPU as a share of its core,
+#                           and a warning when the tool used >= 90 % of its core and the server did not
+#                           (that figure is the tool's ceiling). The bare router is the floor: user from the
+#                           token's sub without verifying it, routing by byte search, acks, nothing else.
 #                           Exits non-zero if either run is not clean. Not with CROSS=1.
 #                           BASELINE_ORDER=gateway runs the gateway first (default: the bare router first).
 set -euo pipefail
