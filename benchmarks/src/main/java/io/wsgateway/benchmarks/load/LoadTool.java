@@ -280,25 +280,20 @@ public final class LoadTool {
     }
 
     private long system() {
-      long sum = 0;
-      for (long pid : pids) {
-        if (pid > 0) {
-          long c = ProcStats.systemNanos(pid);
-          if (c < 0) {
-            return -1;
-          }
-          sum += c;
-        }
-      }
-      return sum;
+      return sum(ProcStats::systemNanos);
     }
 
     private long gateway() {
+      return sum(ProcStats::cpuNanos);
+    }
+
+    /** {@code read} summed over the gateway pids; -1 if there is none or one cannot be read. */
+    private long sum(java.util.function.LongUnaryOperator read) {
       long sum = 0;
       boolean any = false;
       for (long pid : pids) {
         if (pid > 0) {
-          long c = ProcStats.cpuNanos(pid);
+          long c = read.applyAsLong(pid);
           if (c < 0) {
             return -1;
           }

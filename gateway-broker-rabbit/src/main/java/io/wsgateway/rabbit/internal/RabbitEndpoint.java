@@ -747,17 +747,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
         getChannel().basicReject(delivery.getDeliveryTag(), false);
         return;
       }
-      java.util.concurrent.CompletableFuture<?>[] handled = new java.util.concurrent.CompletableFuture<?>[batch.size()];
-      int n = 0;
-      for (Envelope envelope : batch) {
-        if (closing.get()) {
-          return;
-        }
-        try {
-          handled[n++] = handler.handle(envelope).toCompletableFuture();
-        } catch (RuntimeException e) {
-          log.error("instance {}: envelope handler failed for {}", instanceId, envelope, e);
-        }
+      CompletableFuture<Void> handled = handleEach(batch, handler::handle, true);
+      if (handled == null) {
+        return; // closing: the unacked batch goes with the inbox
       }
       // Acknowledge once every envelope of the batch is safely handled: if this process dies before,
       // RabbitMQ redelivers the batch instead of it being lost. If the handler could not handle one
@@ -765,7 +757,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       // orphans queue, so another instance tries (envelopes with ids are not delivered twice).
       Channel channel = getChannel();
       long deliveryTag = delivery.getDeliveryTag();
-      java.util.concurrent.CompletableFuture.allOf(java.util.Arrays.copyOf(handled, n)).whenComplete((v, e) -> {
+      handled.whenComplete((v, e) -> {
         try {
           if (e == null) {
             channel.basicAck(deliveryTag, false);
@@ -816,8 +808,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       long deliveryTag = delivery.getDeliveryTag();
       boolean redelivered = delivery.isRedeliver();
       routed.whenComplete((v, error) -> {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-            ? error.getCause() : error;
+        Throwable cause = unwrap(error);
         try {
           BrokerException.Reason reason = cause instanceof BrokerException be ? be.reason() : null;
           if (reason == BrokerException.Reason.UNAVAILABLE
@@ -861,8 +852,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       }
       Death death = Death.of(props);
       String from = topology.instanceOfInbox(death.queue);
-      java.util.concurrent.CompletableFuture<?>[] handled = new java.util.concurrent.CompletableFuture<?>[batch.size()];
-      int n = 0;
+      CompletableFuture<Void> handled;
       long bounces = bounces(props);
       if (from != null && death.expired && bounces < MAX_BOUNCES && consumersOf(topology.inboxQueue(from)) > 0) {
         // Its instance is alive, only behind: back into its inbox (at the end), rather than rerouted.
@@ -872,24 +862,16 @@ final class RabbitEndpoint implements BrokerEndpoint {
             Map.of(BOUNCES_HEADER, bounces + 1)).toCompletableFuture();
         List<Envelope> envelopes = batch;
         // If its inbox went away meanwhile, they are orphans after all.
-        handled[n++] = sent.exceptionallyCompose(e -> CompletableFuture.allOf(envelopes.stream()
-            .map(env -> handler.onOrphan(env, from).toCompletableFuture()).toArray(CompletableFuture<?>[]::new)));
+        handled = sent.exceptionallyCompose(e -> handleEach(envelopes, env -> handler.onOrphan(env, from), false));
       } else {
         log.info("instance {}: rescuing {} envelope(s) from the inbox of {} ({} {} time(s))", instanceId, batch.size(),
             from, death.expired ? "expired" : "rejected", death.count);
-        for (Envelope envelope : batch) {
-          try {
-            handled[n++] = handler.onOrphan(envelope, from).toCompletableFuture();
-          } catch (RuntimeException e) {
-            log.error("instance {}: orphan handler failed for {}", instanceId, envelope, e);
-          }
-        }
+        handled = handleEach(batch, env -> handler.onOrphan(env, from), false);
       }
       Channel channel = getChannel();
       long deliveryTag = delivery.getDeliveryTag();
-      java.util.concurrent.CompletableFuture.allOf(java.util.Arrays.copyOf(handled, n)).whenComplete((v, e) -> {
-        Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-            ? e.getCause() : e;
+      handled.whenComplete((v, e) -> {
+        Throwable cause = unwrap(e);
         try {
           if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.UNAVAILABLE) {
             channel.basicReject(deliveryTag, true); // this instance is stopping: another one takes it
@@ -904,6 +886,34 @@ final class RabbitEndpoint implements BrokerEndpoint {
         }
       });
     }
+  }
+
+  /**
+   * Hands each envelope of a batch to {@code handle}; completes when all are handled, exceptionally
+   * if one failed. A handler that throws is logged and counted as handled (as before it threw).
+   *
+   * @return null if {@code stopWhenClosing} and the endpoint started closing midway
+   */
+  private CompletableFuture<Void> handleEach(List<Envelope> batch,
+      java.util.function.Function<Envelope, java.util.concurrent.CompletionStage<Void>> handle, boolean stopWhenClosing) {
+    CompletableFuture<?>[] handled = new CompletableFuture<?>[batch.size()];
+    int n = 0;
+    for (Envelope envelope : batch) {
+      if (stopWhenClosing && closing.get()) {
+        return null;
+      }
+      try {
+        handled[n] = handle.apply(envelope).toCompletableFuture();
+        n++;
+      } catch (RuntimeException e) {
+        log.error("instance {}: envelope handler failed for {}", instanceId, envelope, e);
+      }
+    }
+    return CompletableFuture.allOf(java.util.Arrays.copyOf(handled, n));
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
   }
 
   /** How many times a batch may expire in a live instance's inbox and be sent back before it is rerouted. */

@@ -714,6 +714,19 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     return appendForGoneOwner(sessionId, owner, messageId, prefix, hops);
   }
 
+  /**
+   * As {@link #deliverToOwner}, except that when the owner's instance is known to be gone ({@code
+   * instanceGone}) and the session is not served here, the message goes straight into the store for
+   * it rather than to that instance's inbox, where nobody would read it.
+   */
+  private CompletableFuture<Boolean> deliverToOwner(String sessionId, String owner, String messageId, byte[] prefix,
+      boolean instanceGone) {
+    boolean gone = instanceGone && recovery != null && owner.indexOf('/') >= 0
+        && !sessions.containsKey(sessionId) && !detached.containsKey(sessionId);
+    return gone ? appendForGoneOwner(sessionId, owner, messageId, prefix, 0)
+        : deliverToOwner(sessionId, owner, messageId, prefix, 0);
+  }
+
   private CompletableFuture<Boolean> appendForGoneOwner(String sessionId, String owner, String messageId,
       byte[] prefix, int hops) {
     return recovery.append(sessionId, owner, messageId, prefix).toCompletableFuture().thenCompose(result -> {
@@ -755,13 +768,9 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return registry.instancesOf(userId).toCompletableFuture().thenCompose(holders -> {
         List<CompletableFuture<Boolean>> kept = new ArrayList<>(owners.size());
         for (Map.Entry<String, String> e : owners.entrySet()) {
-          String sessionId = e.getKey();
-          String owner = e.getValue();
-          String instance = instanceOf(owner);
-          boolean gone = !instance.equals(instanceId) && !holders.contains(instance)
-              && !sessions.containsKey(sessionId) && !detached.containsKey(sessionId) && owner.indexOf('/') >= 0;
-          kept.add(gone ? appendForGoneOwner(sessionId, owner, messageId, prefix, 0)
-              : deliverToOwner(sessionId, owner, messageId, prefix, 0));
+          String instance = instanceOf(e.getValue());
+          boolean instanceGone = !instance.equals(instanceId) && !holders.contains(instance);
+          kept.add(deliverToOwner(e.getKey(), e.getValue(), messageId, prefix, instanceGone));
         }
         return CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]))
             .thenApply(v -> kept.stream().anyMatch(CompletableFuture::join));
@@ -1091,11 +1100,11 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           }
           return DONE;
         }
-        if (live != null) {
-          return live.deliverForwarded(envelope.id(), envelope.data());
-        }
         String owner = envelope.sessionOwner();
         if (owner == null) {
+          if (live != null) {
+            return live.deliverForwarded(envelope.id(), envelope.data());
+          }
           DetachedSession d = detached.get(envelope.target());
           if (d != null) {
             return d.deliver(envelope.id(), envelope.data());
@@ -1103,6 +1112,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
           return DONE;
         }
+        // Served here (live or detached) or not: deliverToOwner finds where it goes.
         return deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0).<Void>thenApply(kept -> null)
             .whenComplete((v, e) -> {
               if (e != null) {
@@ -1169,11 +1179,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           // Hand-over control for an instance that is gone, or a forward without an owner: nothing to rescue.
           return DONE;
         }
-        boolean ownerDead = instanceOf(owner).equals(deadInstance) && owner.indexOf('/') >= 0 && recovery != null
-            && !sessions.containsKey(envelope.target()) && !detached.containsKey(envelope.target());
-        CompletableFuture<Boolean> kept = ownerDead
-            ? appendForGoneOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0)
-            : deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0);
+        CompletableFuture<Boolean> kept = deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(),
+            instanceOf(owner).equals(deadInstance));
         return kept.handle((v, e) -> {
           if (e != null) {
             log.warn("session {}: orphaned message {} not kept: {}", envelope.target(), envelope.id(), e.toString());
