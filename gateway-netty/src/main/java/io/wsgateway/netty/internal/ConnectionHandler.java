@@ -62,12 +62,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private static final int MAX_BEFORE_WELCOME = 1024;
   /** Bound of messages held behind a gap in store-assigned seqs. */
   private static final int MAX_OUT_OF_ORDER = 4096;
-  /**
-   * Message ids a recoverable session remembers, to drop copies that arrive twice: during a hand-over,
-   * or when a crashed instance's unacknowledged work (e.g. an ingress message it had routed) is
-   * delivered again by another.
-   */
-  private static final int RECENT_IDS = 128;
   /** How long a resumed session waits for its previous owner's hand-over before going on without. */
   private static final long HANDOVER_WAIT_MILLIS = 1_000;
   /** How long a client may take to answer our close frame before the socket is closed anyway. */
@@ -107,12 +101,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private ScheduledFuture<?> handoverTimer;
   /** Forwarded messages that arrived before the welcome; written right after the backlog. */
   private java.util.ArrayDeque<Pending> forwardedEarly;
-  /**
-   * 64-bit hashes of recent message ids (a ring; with a recovery store only, allocated on the first
-   * message, so idle connections pay nothing): hashes, not strings, so nothing is retained per id.
-   */
-  private long[] recentIds;
-  private int recentPos;
+  /** Recent message ids, with a recovery store only (see {@link RecentIds}); allocated on first use. */
+  private RecentIds recentIds;
   private long lastReadNanos;
   private double rateTokens;
   private long rateRefilledNanos;
@@ -260,8 +250,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   private void resume(SessionState state, Backlog backlog) {
     sessionId = resumeSession;
-    recentIds = new long[RECENT_IDS];
-    recentPos = 0;
+    recentIds = new RecentIds();
     lastAssigned = state.lastSeq();
     nextToWrite = resumeLastSeq + 1;
     sessionOpen = true;
@@ -347,39 +336,16 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   /** Records a message id; false if it was seen recently (a second copy during a handover). */
   private boolean remember(String messageId) {
-    if (recentIds == null) {
-      if (gateway.recovery() == null) {
-        return true;
-      }
-      recentIds = new long[RECENT_IDS];
-    }
-    long h = hash64(messageId);
-    for (long seen : recentIds) {
-      if (seen == h) {
-        return false;
-      }
-    }
-    recentIds[recentPos] = h;
-    recentPos = (recentPos + 1) % recentIds.length;
-    return true;
+    RecentIds recent = recentIds();
+    return recent == null || recent.firstTime(messageId);
   }
 
-  /**
-   * FNV-1a over the id's chars, then a SplitMix64 finalizer. Never 0 (the ring's empty slot). With 64
-   * bits, a false match among 128 recent ids is about one in 10^17 messages.
-   */
-  static long hash64(String id) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < id.length(); i++) {
-      h ^= id.charAt(i);
-      h *= 0x100000001b3L;
+  /** This session's recent ids, shared with the detached session that takes its place; null without a store. */
+  RecentIds recentIds() {
+    if (recentIds == null && gateway.recovery() != null) {
+      recentIds = new RecentIds();
     }
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h == 0 ? 1 : h;
+    return recentIds;
   }
 
   // ---- Connection ----
@@ -519,8 +485,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private void writeMessage(String messageId, byte[] prefix, CompletableFuture<Void> safe, SharedFrame shared) {
     if (closing) {
       if (recoverable && sessionOpen) {
-        // The socket is going, the session is not: keep the message for the client's resume.
-        keepForResume(messageId, prefix, safe);
+        // The socket is going, the session is not: keep the message for the client's resume (once:
+        // the detached session taking this one's place shares the recent ids).
+        if (remember(messageId)) {
+          keepForResume(messageId, prefix, safe);
+        } else {
+          settle(safe);
+        }
         return;
       } else {
         log.info("connection {} closing: message {} for session {} dropped (recoverable {}, open {})", id, messageId,

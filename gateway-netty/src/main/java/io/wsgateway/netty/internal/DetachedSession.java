@@ -43,9 +43,14 @@ final class DetachedSession implements SessionSink {
   /** The latest append (or forward) issued, on {@link #executor}; they complete in issue order. */
   private CompletionStage<Void> tail = CompletableFuture.completedFuture(null);
 
+  /** The recent ids of the connection this session replaces: a message kept by either is kept once. */
+  private final RecentIds recent;
+
   DetachedSession(GatewayImpl gateway, RecoveryStore store, String sessionId, String userId, String owner,
-      RegisteredConnection registration, Set<String> subscriptions, java.util.concurrent.Executor executor) {
+      RegisteredConnection registration, Set<String> subscriptions, java.util.concurrent.Executor executor,
+      RecentIds recent) {
     this.gateway = gateway;
+    this.recent = recent != null ? recent : new RecentIds();
     this.store = store;
     this.sessionId = sessionId;
     this.userId = userId;
@@ -99,6 +104,10 @@ final class DetachedSession implements SessionSink {
   }
 
   private CompletionStage<Void> keep(String messageId, byte[] prefix) {
+    if (!recent.firstTime(messageId)) {
+      // The closing connection kept it already, or it arrived twice.
+      return CompletableFuture.completedFuture(null);
+    }
     String forwardTo = newOwner;
     log.debug("detached session {}: message {} ({})", sessionId, messageId, forwardTo == null ? "append" : "forward to " + forwardTo);
     if (forwardTo != null) {

@@ -564,7 +564,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    */
   private void detach(ConnectionHandler c, RegisteredConnection registration) {
     DetachedSession d = new DetachedSession(this, recovery, c.sessionId(), c.userId(), c.owner(), registration,
-        c.liveSubscriptions(), c.channel().eventLoop());
+        c.liveSubscriptions(), c.channel().eventLoop(), c.recentIds());
     detached.put(d.sessionId(), d);
     byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet()).add(d);
     for (String topic : d.liveSubscriptions()) {
