@@ -10,7 +10,7 @@ import io.wsgateway.redis.internal.RedisRecoveryStoreImpl;
  * <p>Per session two keys, hash-tagged on the session id so they share a cluster slot: a hash (user,
  * owner, seq, subscriptions) and a list of its last {@link RedisRecoveryOptions#maxMessages()}
  * messages. Every call is one round trip: one Lua script, sent by EVALSHA on one shared, pipelined
- * connection. Per user one sorted set {@code <prefix>u:{<user>}} of the user's session ids (scored by
+ * connection. Per user one sorted set {@code <prefix>us:{<user>}} of the user's session ids (scored by
  * their last create or claim, pruned of sessions older than the attached TTL plus the window), which
  * {@link #sessionsOf} reads with one more round trip for the sessions' owners.
  *

@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
 import io.wsgateway.testkit.Await;
+import io.wsgateway.testkit.registry.TestInstanceContext;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,6 +45,28 @@ class RedisRecoveryStoreKeysTest {
   }
 
   @Test
+  @DisplayName("shares a key prefix with the registry, as the example gateway does, without a key of one clobbering the other's")
+  void sharesPrefixWithRegistry() {
+    String prefix = support.newStorePrefix();
+    try (RedisRecoveryStore s = store(prefix);
+        RedisConnectionRegistry registry = RedisConnectionRegistry.create(RedisTestSupport.testOptions(prefix).build())) {
+      TestInstanceContext instance = new TestInstanceContext("gw-1");
+      Await.success(CALL, "attach", registry.attach(instance));
+      // The gateway's order: the connection is registered, then its session created.
+      Await.success(CALL, "register", registry.register(instance.connection("c1", "alice")));
+      Await.success(CALL, "create", s.create("sess-1", "alice", "gw-1/c1"));
+      assertEquals(Map.of("sess-1", "gw-1/c1"), Await.success(CALL, "sessionsOf", s.sessionsOf("alice")));
+      assertEquals(Set.of("gw-1"), Await.success(CALL, "instancesOf", registry.instancesOf("alice")));
+
+      // And the other order: a user with a session and no connection connects again.
+      Await.success(CALL, "create", s.create("sess-2", "bob", "gw-1/c2"));
+      Await.success(CALL, "register", registry.register(instance.connection("c2", "bob")));
+      assertEquals(Set.of("gw-1"), Await.success(CALL, "instancesOf", registry.instancesOf("bob")));
+      assertEquals(Map.of("sess-2", "gw-1/c2"), Await.success(CALL, "sessionsOf", s.sessionsOf("bob")));
+    }
+  }
+
+  @Test
   @DisplayName("a session is two hash-tagged keys with the attached TTL, then the window once detached, indexed under its user")
   void keysAndExpiry() {
     String prefix = support.newStorePrefix();
@@ -53,7 +77,7 @@ class RedisRecoveryStoreKeysTest {
       Await.success(CALL, "append", s.append("sess-1", "i1/c1", "m1", "f1".getBytes(StandardCharsets.UTF_8)));
       Await.success(CALL, "subscriptions", s.subscriptions("sess-1", "i1/c1", Set.of("news")));
 
-      String index = prefix + "u:{alice}";
+      String index = prefix + "us:{alice}";
       assertEquals(Set.of(hash, log, index), Set.copyOf(support.redis.keys(prefix + "*")));
       assertEquals(List.of("sess-1"), support.redis.zrange(index, 0, -1));
       assertTrue(support.redis.pttl(index) > Duration.ofMinutes(60).toMillis(), "the index outlives the session's record");

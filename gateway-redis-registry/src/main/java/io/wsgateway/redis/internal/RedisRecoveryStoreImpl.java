@@ -36,6 +36,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,7 +86,8 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
     this.connection = connection;
     this.redis = redis;
     this.prefix = (options.keyPrefix() + "s:{").getBytes(StandardCharsets.UTF_8);
-    this.userPrefix = (options.keyPrefix() + "u:{").getBytes(StandardCharsets.UTF_8);
+    // "us:", not "u:": the registry's per-user hash is "u:{user}", and both share a prefix by default.
+    this.userPrefix = (options.keyPrefix() + "us:{").getBytes(StandardCharsets.UTF_8);
     this.indexedMillis = options.attachedTtl().plus(options.window()).toMillis();
     this.attachedTtlMillis = ascii(options.attachedTtl().toMillis());
     this.windowMillis = ascii(options.window().toMillis());
@@ -214,14 +216,34 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
     byte[] key = userKey(userId);
     long now = System.currentTimeMillis();
     try {
-      redis.zadd(key, (double) now, utf8(sessionId));
+      redis.zadd(key, (double) now, utf8(sessionId)).whenComplete((n, e) -> {
+        if (e != null) {
+          indexFailed(userId, e);
+        }
+      });
       if (prune) {
         // Sessions not created or claimed for longer than any record lives: gone for sure.
         redis.zremrangebyscore(key, io.lettuce.core.Range.create(Double.NEGATIVE_INFINITY, (double) (now - indexedMillis)));
       }
       redis.pexpire(key, indexedMillis);
     } catch (RuntimeException e) {
-      log.debug("recovery store: user index not updated: {}", e.toString());
+      indexFailed(userId, e);
+    }
+  }
+
+  private final AtomicLong lastIndexWarning = new AtomicLong();
+
+  /**
+   * A session missing from its user's index cannot receive messages sent while no instance holds
+   * the user, so say so, at most every 10 s (an outage fails every call at once).
+   */
+  private void indexFailed(String userId, Throwable e) {
+    long now = System.nanoTime();
+    long last = lastIndexWarning.get();
+    if ((last == 0 || now - last > TimeUnit.SECONDS.toNanos(10)) && lastIndexWarning.compareAndSet(last, now)) {
+      log.warn("recovery store: session index of user {} not updated: {}", userId, e.toString());
+    } else {
+      log.debug("recovery store: session index of user {} not updated: {}", userId, e.toString());
     }
   }
 
@@ -281,7 +303,7 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
   private static final byte[] USER_FIELD = utf8("user");
   private static final byte[] OWNER_FIELD = utf8("owner");
 
-  /** The user's session index {@code <prefix>u:{<user>}}. */
+  /** The user's session index {@code <prefix>us:{<user>}}. */
   private byte[] userKey(String userId) {
     byte[] id = utf8(userId);
     byte[] key = new byte[userPrefix.length + id.length + 1];
