@@ -155,7 +155,10 @@ class RollingRestartTest {
         .append("  timeout tunnel 1h\n  option http-server-close\n")
         .append("frontend ws\n  bind 127.0.0.1:").append(lbPort).append("\n  default_backend gateways\n")
         .append("backend gateways\n  balance leastconn\n  option httpchk GET /ready\n")
-        .append("  http-check expect status 200\n  default-server inter 300ms fall 1 rise 1\n");
+        .append("  http-check expect status 200\n  default-server inter 300ms fall 1 rise 1\n")
+        // Checks every 300 ms see a drain quickly; but a check times out after "inter" unless told,
+        // and on a busy CI host a survivor may take longer to answer: all down, every handshake 503.
+        .append("  timeout check 1s\n");
     for (GatewayProcess g : gateways) {
       cfg.append("  server ").append(g.instanceId).append(" 127.0.0.1:").append(g.port).append(" check\n");
     }
