@@ -58,6 +58,10 @@ public final class ExampleGateway {
   private ExampleGateway() {}
 
   public static void main(String[] args) {
+    // Netty's object recycler costs more than it saves under load (docs/configuration.md, "JVM settings").
+    if (System.getProperty("io.netty.recycler.maxCapacityPerThread") == null) {
+      System.setProperty("io.netty.recycler.maxCapacityPerThread", "0");
+    }
     Map<String, String> env = new HashMap<>(System.getenv());
     List<String> positional = new ArrayList<>();
     try {

@@ -103,6 +103,10 @@ public final class BareRouter implements AutoCloseable {
    * {@code --threads T} (I/O threads, default 1), {@code --host H} (default 0.0.0.0).
    */
   public static void main(String[] args) throws Exception {
+    // Netty's object recycler costs more than it saves under load (docs/configuration.md, "JVM settings").
+    if (System.getProperty("io.netty.recycler.maxCapacityPerThread") == null) {
+      System.setProperty("io.netty.recycler.maxCapacityPerThread", "0");
+    }
     String env = System.getenv("GATEWAY_PORT");
     int port = env == null || env.isEmpty() ? 8080 : Integer.parseInt(env);
     int threads = 1;

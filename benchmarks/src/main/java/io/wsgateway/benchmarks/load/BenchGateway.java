@@ -25,6 +25,10 @@ public final class BenchGateway {
   private BenchGateway() {}
 
   public static void main(String[] args) throws Exception {
+    // Netty's object recycler costs more than it saves under load (docs/configuration.md, "JVM settings").
+    if (System.getProperty("io.netty.recycler.maxCapacityPerThread") == null) {
+      System.setProperty("io.netty.recycler.maxCapacityPerThread", "0");
+    }
     String secret = env("GATEWAY_JWT_SECRET", null);
     if (secret == null) {
       System.err.println("GATEWAY_JWT_SECRET is required (>= 32 bytes)");
