@@ -21,6 +21,8 @@ import io.wsgateway.netty.testing.TestClient;
 import io.wsgateway.rabbit.RabbitBroker;
 import io.wsgateway.rabbit.RabbitBrokerOptions;
 import io.wsgateway.redis.RedisConnectionRegistry;
+import io.wsgateway.redis.RedisRecoveryOptions;
+import io.wsgateway.redis.RedisRecoveryStore;
 import io.wsgateway.redis.RedisRegistryOptions;
 import io.wsgateway.registry.ConnectionRegistry;
 import java.io.BufferedReader;
@@ -57,21 +59,38 @@ final class ClusterFixture implements AutoCloseable {
   final Map<String, AtomicLong> brokerTraffic = new ConcurrentHashMap<>();
 
   Gateway start(String instanceId) {
+    return start(instanceId, false);
+  }
+
+  /**
+   * Starts an instance; with {@code recovery}, a Redis recovery store under the registry's own key
+   * prefix, as the example gateway configures it.
+   */
+  Gateway start(String instanceId, boolean recovery) {
     ConnectionRegistry registry = RedisConnectionRegistry.create(
         RedisRegistryOptions.builder().uri(REDIS_URI).keyPrefix(redisPrefix).build());
     MessageBroker broker = counting(RabbitBroker.create(RabbitBrokerOptions.builder().uri(RABBIT_URI)
         .exchangePrefix(rabbitPrefix).upstreamEnabled(true).build()));
-    Gateway gateway = NettyGateway.builder()
+    RedisRecoveryStore store = recovery
+        ? RedisRecoveryStore.create(RedisRecoveryOptions.builder().uri(REDIS_URI).keyPrefix(redisPrefix).build())
+        : null;
+    NettyGateway.Builder builder = NettyGateway.builder()
         .options(GatewayOptions.builder().host("127.0.0.1").port(0).instanceId(instanceId).forwardUpstream(true).build())
         .authenticator(JwtAuthenticator.builder().hmacSecret(secret).build())
         .registry(registry)
-        .broker(broker)
-        .build();
+        .broker(broker);
+    if (store != null) {
+      builder.recovery(store);
+    }
+    Gateway gateway = builder.build();
     gateway.start();
     gateways.add(gateway);
     resources.add(gateway);
     resources.add(broker);
     resources.add(registry);
+    if (store != null) {
+      resources.add(store);
+    }
     return gateway;
   }
 
