@@ -304,6 +304,8 @@ class RollingRestartTest {
     final AtomicInteger rounds = new AtomicInteger();
     final Map<String, List<Integer>> acked = new ConcurrentHashMap<>();
     final AtomicLong peerFailures = new AtomicLong();
+    // Peer sends not yet acked or failed: verify waits for none, so the acked lists it checks are final.
+    final AtomicInteger peerInFlight = new AtomicInteger();
     final Map<String, Integer> peerFailureReasons = new ConcurrentHashMap<>();
     final int[] nextPeerN = new int[CLIENTS];
     Channel backend;
@@ -328,6 +330,7 @@ class RollingRestartTest {
         int n = nextPeerN[i]++;
         String src = "u" + i;
         String dst = "u" + ((i + 1) % CLIENTS);
+        peerInFlight.incrementAndGet();
         clients.get(i).send(dst, "{\"src\":\"" + src + "\",\"n\":" + n + "}").whenComplete((v, e) -> {
           if (e == null) {
             acked.computeIfAbsent(src, s -> Collections.synchronizedList(new ArrayList<>())).add(n);
@@ -338,6 +341,7 @@ class RollingRestartTest {
             String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
             peerFailureReasons.merge(reason.length() > 60 ? reason.substring(0, 60) : reason, 1, Integer::sum);
           }
+          peerInFlight.decrementAndGet();
         });
       }
     }
@@ -376,6 +380,9 @@ class RollingRestartTest {
   private void verify(Traffic t, String scenario, long startMillis, long durationMillis, boolean inOrder)
       throws Exception {
     int rounds = t.rounds.get();
+    // An ack can reach the sender before the message reaches its receiver: count only once every send
+    // has its answer (an ack, or a failure by the client's 10 s ack timeout), so no ack lands mid-count.
+    Await.until("every peer send acked or failed", () -> t.peerInFlight.get() == 0, Duration.ofSeconds(30));
     try {
       Await.until("every client has every backend message", () -> receivers.stream()
           .allMatch(r -> r.from("backend").size() >= rounds), Duration.ofSeconds(60));

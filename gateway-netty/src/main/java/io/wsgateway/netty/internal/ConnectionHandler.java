@@ -532,6 +532,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       return;
     }
     gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> onEventLoop(() -> {
+      if (log.isDebugEnabled()) {
+        log.debug("connection {} session {}: message {} append {} error {}, next to write {}", id, sessionId, messageId,
+            result == null ? null : result.appended() + "/" + result.seq() + "/" + result.owner(), error, nextToWrite);
+      }
       settle(safe);
       if (error != null) {
         // Without the store the session cannot be resumed, but the client still gets every message.
@@ -576,9 +580,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** Writes frames strictly in seq order, holding any that arrive ahead of a gap. */
   private void writeSequenced(long seq, byte[] prefix, SharedFrame shared) {
     if (seq < nextToWrite) {
+      if (log.isDebugEnabled()) {
+        log.debug("connection {} session {}: seq {} dropped, next to write {}", id, sessionId, seq, nextToWrite);
+      }
       return;
     }
     if (seq > nextToWrite) {
+      if (log.isDebugEnabled()) {
+        log.debug("connection {} session {}: seq {} held, next to write {}", id, sessionId, seq, nextToWrite);
+      }
       if (outOfOrder == null) {
         outOfOrder = new java.util.TreeMap<>();
       }
