@@ -39,6 +39,12 @@ public interface RedisConnectionRegistry extends ConnectionRegistry {
   long resyncCount();
 
   /**
+   * The near cache's counters since creation (see {@link RedisRegistryOptions.Builder#nearCacheMaxEntries}):
+   * whether it is answering now, its hits and misses, the invalidations Redis sent, and its size.
+   */
+  NearCacheStats nearCacheStats();
+
+  /**
    * Runs one heartbeat now: refreshes the liveness keys of the attached instances and this
    * registry's view of the live instances. The scheduler runs this every heartbeat interval.
    */

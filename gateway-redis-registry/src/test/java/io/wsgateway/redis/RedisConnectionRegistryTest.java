@@ -91,6 +91,59 @@ class RedisConnectionRegistryTest {
   }
 
   @Test
+  @DisplayName("the near cache answers repeated lookups and follows changes made through another registry")
+  void nearCacheFollowsPeers() {
+    String prefix = support.newStorePrefix();
+    RedisConnectionRegistry reader = open(RedisTestSupport.testOptions(prefix).build());
+    RedisConnectionRegistry writer = open(RedisTestSupport.testOptions(prefix).build());
+    TestInstanceContext gw = new TestInstanceContext("gw-w");
+    await(writer.attach(gw));
+    Await.until(WAIT, "client tracking on", () -> reader.nearCacheStats().active());
+
+    // Nobody yet: the empty answer is cached too, and a second lookup does not go to Redis.
+    assertEquals(Set.of(), await(reader.instancesOf("carol")));
+    long hitsBefore = reader.nearCacheStats().hits();
+    assertEquals(Set.of(), await(reader.instancesOf("carol")));
+    assertEquals(hitsBefore + 1, reader.nearCacheStats().hits());
+
+    // A change through another connection reaches the reader by Redis' invalidation.
+    await(gw.connect(writer, "c-1", "carol"));
+    Await.until(WAIT, "reader sees the new connection", () -> await(reader.instancesOf("carol")),
+        Set.of("gw-w")::equals);
+    assertTrue(reader.nearCacheStats().invalidations() > 0, reader.nearCacheStats().toString());
+    await(gw.disconnect(writer, "c-1", "carol"));
+    Await.until(WAIT, "reader sees the connection gone", () -> await(reader.instancesOf("carol")),
+        Set.of()::equals);
+  }
+
+  @Test
+  @DisplayName("a registry's own register and unregister show in its next lookup, cached or not")
+  void nearCacheSeesOwnWrites() {
+    String prefix = support.newStorePrefix();
+    RedisConnectionRegistry registry = open(RedisTestSupport.testOptions(prefix).build());
+    TestInstanceContext gw = new TestInstanceContext("gw-own");
+    await(registry.attach(gw));
+    Await.until(WAIT, "client tracking on", () -> registry.nearCacheStats().active());
+    for (int i = 0; i < 50; i++) {
+      assertEquals(Set.of(), await(registry.instancesOf("dan")), "round " + i);
+      await(gw.connect(registry, "d-" + i, "dan"));
+      assertEquals(Set.of("gw-own"), await(registry.instancesOf("dan")), "round " + i);
+      await(gw.disconnect(registry, "d-" + i, "dan"));
+    }
+    assertTrue(registry.nearCacheStats().entries() <= 1, registry.nearCacheStats().toString());
+  }
+
+  @Test
+  @DisplayName("with the near cache off every lookup goes to Redis")
+  void nearCacheOff() {
+    String prefix = support.newStorePrefix();
+    RedisConnectionRegistry registry = open(RedisTestSupport.testOptions(prefix).nearCacheMaxEntries(0).build());
+    await(registry.instancesOf("erin"));
+    await(registry.instancesOf("erin"));
+    assertEquals(new NearCacheStats(false, 0, 0, 0, 0), registry.nearCacheStats());
+  }
+
+  @Test
   @DisplayName("a restarted instance (same id, new epoch) never resurrects its predecessor's entries")
   void restartWithNewEpoch() {
     String prefix = support.newStorePrefix();

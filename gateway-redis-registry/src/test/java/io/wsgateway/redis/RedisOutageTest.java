@@ -1,6 +1,7 @@
 package io.wsgateway.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -57,8 +58,13 @@ class RedisOutageTest {
 
       server.stop();
 
-      // Fails fast: rejected while disconnected, or timed out by the command timeout at worst.
+      // Fails fast: rejected while disconnected, or timed out by the command timeout at worst. A
+      // lookup may be answered from the near cache until the registry has seen the connection close
+      // (microseconds here); never after.
       long start = System.nanoTime();
+      Await.until(Duration.ofMillis(1500), "lookups fail with registry_unavailable",
+          () -> failsUnavailable(registry.presence("user-3")));
+      assertFalse(registry.nearCacheStats().active(), registry.nearCacheStats().toString());
       assertUnavailable(registry.presence("user-3"));
       assertUnavailable(instance.connect(registry, "during-outage", "user-3"));
       long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -77,6 +83,23 @@ class RedisOutageTest {
         total += RedisConnectionRegistryTest.await(registry.presence("user-" + u)).connections();
       }
       assertEquals(51, total);
+      // The near cache answers again once Redis tracks the new connection.
+      Await.until(Duration.ofSeconds(10), "near cache active again", () -> registry.nearCacheStats().active());
+      long hits = registry.nearCacheStats().hits();
+      assertEquals(6, RedisConnectionRegistryTest.await(registry.presence("user-3")).connections());
+      assertEquals(6, RedisConnectionRegistryTest.await(registry.presence("user-3")).connections());
+      assertTrue(registry.nearCacheStats().hits() > hits, registry.nearCacheStats().toString());
+    }
+  }
+
+  private static boolean failsUnavailable(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(5, TimeUnit.SECONDS);
+      return false;
+    } catch (ExecutionException e) {
+      return e.getCause() instanceof GatewayException g && ErrorCodes.REGISTRY_UNAVAILABLE.equals(g.code());
+    } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+      return false;
     }
   }
 

@@ -22,6 +22,7 @@ class RedisRegistryOptionsTest {
     assertEquals(Duration.ofSeconds(1), o.commandTimeout());
     assertFalse(o.cluster());
     assertTrue(o.scheduler().isEmpty());
+    assertEquals(100_000, o.nearCacheMaxEntries());
   }
 
   @Test
@@ -30,8 +31,16 @@ class RedisRegistryOptionsTest {
     RedisRegistryOptions o = RedisRegistryOptions.builder().uri("rediss://h:6380").cluster(true)
         .keyPrefix("x:").heartbeatInterval(Duration.ofSeconds(1)).heartbeatTtl(Duration.ofSeconds(3))
         .commandTimeout(Duration.ofMillis(200)).sweepInterval(Duration.ofSeconds(5))
-        .resyncBatchSize(10).maxPendingCommands(20).build();
+        .resyncBatchSize(10).maxPendingCommands(20).nearCacheMaxEntries(7).build();
     assertEquals(o.toString(), o.toBuilder().build().toString());
+    assertEquals(7, o.toBuilder().build().nearCacheMaxEntries());
+  }
+
+  @Test
+  @DisplayName("a negative near-cache size is rejected; 0 turns the cache off")
+  void nearCacheSize() {
+    assertThrows(IllegalArgumentException.class, () -> RedisRegistryOptions.builder().nearCacheMaxEntries(-1));
+    assertEquals(0, RedisRegistryOptions.builder().nearCacheMaxEntries(0).build().nearCacheMaxEntries());
   }
 
   @Test

@@ -54,7 +54,11 @@ public final class BenchGateway {
     String redis = env("GATEWAY_REDIS_URI", null);
     if (redis != null) {
       builder.registry(RedisConnectionRegistry.create(RedisRegistryOptions.builder().uri(redis)
-          .keyPrefix(env("GATEWAY_REDIS_PREFIX", RedisRegistryOptions.DEFAULT_KEY_PREFIX)).build()));
+          .keyPrefix(env("GATEWAY_REDIS_PREFIX", RedisRegistryOptions.DEFAULT_KEY_PREFIX))
+          // GATEWAY_NEAR_CACHE=0 turns the registry's near cache off, for before/after runs.
+          .nearCacheMaxEntries(Integer.parseInt(env("GATEWAY_NEAR_CACHE",
+              Integer.toString(RedisRegistryOptions.DEFAULT_NEAR_CACHE_MAX_ENTRIES))))
+          .build()));
     }
     Gateway gateway = builder.build();
     gateway.start();

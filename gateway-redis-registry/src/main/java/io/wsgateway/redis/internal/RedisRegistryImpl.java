@@ -5,6 +5,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
@@ -25,6 +26,7 @@ import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
 import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
+import io.wsgateway.redis.NearCacheStats;
 import io.wsgateway.redis.RedisConnectionRegistry;
 import io.wsgateway.redis.RedisRegistryOptions;
 import io.wsgateway.registry.InstanceContext;
@@ -62,6 +64,8 @@ import org.slf4j.LoggerFactory;
  * whose entries are judged against {@link #view}, a local copy of which incarnation of each
  * instance is live, refreshed every heartbeat. Only an entry the view cannot judge (an instance
  * attached or restarted since the last refresh) costs a second round trip, an MGET of liveness keys.
+ * With the {@link NearCache} (standalone Redis, on by default) a lookup of a user read before and
+ * not changed since costs no round trip at all.
  * No script touches two keys, so the layout works unchanged on Redis Cluster.
  */
 public final class RedisRegistryImpl implements RedisConnectionRegistry {
@@ -78,6 +82,9 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
   private final AbstractRedisClient client;
   private final StatefulConnection<String, String> connection;
   private final RedisClusterAsyncCommands<String, String> redis;
+  // Null with Redis Cluster or when configured off.
+  private final NearCache nearCache;
+  private final AtomicBoolean trackingRefused = new AtomicBoolean();
   private final ScheduledExecutorService scheduler;
   private final boolean ownScheduler;
   private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
@@ -102,8 +109,10 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
       ExecutorService flushes,
       AbstractRedisClient client,
       StatefulConnection<String, String> connection,
-      RedisClusterAsyncCommands<String, String> redis) {
+      RedisClusterAsyncCommands<String, String> redis,
+      NearCache nearCache) {
     this.options = options;
+    this.nearCache = nearCache;
     this.keys = new Keys(options.keyPrefix());
     this.resources = resources;
     this.flushes = flushes;
@@ -151,7 +160,8 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
             .build());
         cluster.addListener(listener);
         StatefulRedisClusterConnection<String, String> c = cluster.connect(StringCodec.UTF8);
-        registry = new RedisRegistryImpl(options, resources, flushes, cluster, c, coalesced(c, c.async(), flushes));
+        registry = new RedisRegistryImpl(
+            options, resources, flushes, cluster, c, coalesced(c, c.async(), flushes), null);
       } else {
         RedisClient standalone = RedisClient.create(resources, uri);
         client = standalone;
@@ -164,7 +174,13 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
             .build());
         standalone.addListener(listener);
         StatefulRedisConnection<String, String> c = standalone.connect(StringCodec.UTF8);
-        registry = new RedisRegistryImpl(options, resources, flushes, standalone, c, coalesced(c, c.async(), flushes));
+        NearCache nearCache = null;
+        if (options.nearCacheMaxEntries() > 0) {
+          nearCache = new NearCache(options.nearCacheMaxEntries());
+          c.addListener(nearCache);
+        }
+        registry = new RedisRegistryImpl(
+            options, resources, flushes, standalone, c, coalesced(c, c.async(), flushes), nearCache);
       }
       listener.registry = registry;
       registry.start();
@@ -212,6 +228,7 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
     long sweep = options.sweepInterval().toNanos();
     tasks.add(scheduler.scheduleWithFixedDelay(this::heartbeatTick, beat, beat, TimeUnit.NANOSECONDS));
     tasks.add(scheduler.scheduleWithFixedDelay(this::sweepTick, sweep, sweep, TimeUnit.NANOSECONDS));
+    enableTracking();
   }
 
   @Override
@@ -237,9 +254,10 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
 
   private CompletableFuture<Void> write(RegisteredConnection c, String epoch) {
     try {
-      CompletableFuture<Boolean> hset = redis.hset(
-          keys.user(c.userId()), c.connectionId(), Keys.entry(c.instanceId(), epoch))
-          .toCompletableFuture();
+      String userKey = keys.user(c.userId());
+      CompletableFuture<Boolean> hset = invalidatingOnReply(userKey, redis.hset(
+          userKey, c.connectionId(), Keys.entry(c.instanceId(), epoch))
+          .toCompletableFuture());
       CompletableFuture<Long> sadd =
           redis.sadd(keys.index(c.instanceId(), epoch), Keys.member(c)).toCompletableFuture();
       return both(hset, sadd);
@@ -252,8 +270,9 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
   public CompletionStage<Void> unregister(RegisteredConnection c) {
     Attached a = attached.get(c.instanceId());
     try {
-      CompletableFuture<Long> hdel =
-          redis.hdel(keys.user(c.userId()), c.connectionId()).toCompletableFuture();
+      String userKey = keys.user(c.userId());
+      CompletableFuture<Long> hdel = invalidatingOnReply(
+          userKey, redis.hdel(userKey, c.connectionId()).toCompletableFuture());
       if (a == null) {
         return mapped(hdel, v -> null);
       }
@@ -284,18 +303,88 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
   private CompletableFuture<Presence> lookup(String userId) {
     CompletableFuture<Presence> out = new CompletableFuture<>();
     String userKey = keys.user(userId);
+    NearCache.Pending pending = null;
+    if (nearCache != null) {
+      Map<String, String> cached = nearCache.get(userKey);
+      if (cached != null) {
+        resolve(userId, userKey, cached, out);
+        return out;
+      }
+      pending = nearCache.beginRead(userKey);
+    }
+    NearCache.Pending read = pending;
     try {
       redis.hgetall(userKey).whenComplete((entries, e) -> {
         if (e != null) {
+          if (read != null) {
+            nearCache.abandon(userKey, read);
+          }
+          suspendNearCache();
           out.completeExceptionally(translate(e));
         } else {
+          if (read != null) {
+            nearCache.complete(userKey, read, entries);
+          }
           resolve(userId, userKey, entries, out);
         }
       });
     } catch (RuntimeException e) {
+      if (read != null) {
+        nearCache.abandon(userKey, read);
+      }
       out.completeExceptionally(translate(e));
     }
     return out;
+  }
+
+  /**
+   * Our own change of a user's hash: dropped from the near cache when Redis confirms it, so this
+   * registry's next lookup sees it even before the invalidation push (which follows) is read.
+   */
+  private <T> CompletableFuture<T> invalidatingOnReply(String userKey, CompletableFuture<T> write) {
+    if (nearCache == null) {
+      return write;
+    }
+    return write.whenComplete((v, e) -> nearCache.invalidate(userKey));
+  }
+
+  /**
+   * A command failed (timeout, connection trouble): invalidations may be missing, so the cache stops
+   * answering until a heartbeat gets through and tracking is enabled afresh. A partitioned Redis
+   * leaves the connection open, so the disconnect listener alone would not notice.
+   */
+  private void suspendNearCache() {
+    if (nearCache != null && nearCache.tracking()) {
+      nearCache.trackingLost();
+    }
+  }
+
+  /** Asks Redis to track this connection's reads for the near cache; at start and after reconnects. */
+  private void enableTracking() {
+    if (nearCache == null || closed.get()) {
+      return;
+    }
+    try {
+      redis.clientTracking(TrackingArgs.Builder.enabled()).whenComplete((ok, e) -> {
+        if (e == null) {
+          nearCache.trackingOn();
+        } else if (trackingRefused.compareAndSet(false, true)) {
+          log.warn("Redis refused client tracking ({}); lookups go to Redis every time", e.getMessage());
+        }
+      });
+    } catch (RuntimeException e) {
+      log.debug("client tracking not enabled", e);
+    }
+  }
+
+  /** How the near cache is doing, for metrics and tests. */
+  @Override
+  public NearCacheStats nearCacheStats() {
+    if (nearCache == null) {
+      return new NearCacheStats(false, 0, 0, 0, 0);
+    }
+    return new NearCacheStats(nearCache.tracking(), nearCache.hits(), nearCache.misses(),
+        nearCache.invalidations(), nearCache.size());
   }
 
   /** Judges each entry against the view; asks Redis about the instances the view cannot judge. */
@@ -474,6 +563,11 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
         heartbeatRunning.set(false);
         if (e != null) {
           log.debug("heartbeat failed", e);
+          suspendNearCache();
+        } else if (nearCache != null && !nearCache.tracking() && !trackingRefused.get()) {
+          // Redis answers again on a connection that never dropped (a stall, a partition that
+          // healed): whatever invalidations it held came before this reply; start afresh.
+          enableTracking();
         }
       });
     } catch (RuntimeException e) {
@@ -624,6 +718,7 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
       return;
     }
     log.info("connection to Redis re-established; resyncing {} attached instances", attached.size());
+    enableTracking();
     for (Attached a : attached.values()) {
       a.needsResync = true;
       resync(a);
@@ -862,6 +957,9 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
     @Override
     public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
       RedisRegistryImpl r = registry;
+      if (r != null && r.nearCache != null) {
+        r.nearCache.trackingLost();
+      }
       if (r != null && !r.closed.get() && r.connectionLost.compareAndSet(false, true)) {
         log.warn("connection to Redis lost; calls fail with registry_unavailable until it is back");
       }
