@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Threads;
 /**
  * Throughput of the connection registry: register+unregister pairs per second and lookups per
  * second, with {@link #IN_FLIGHT} asynchronous calls in flight per benchmark thread (so Lettuce
- * pipelines them on its one connection). The in-memory registry is the baseline beside Redis.
+ * pipelines them on its one connection). The in-memory registry is the baseline beside Redis;
+ * {@code redis} runs with the default near cache (lookups of users read before are answered in
+ * memory), {@code redis-no-cache} without it (every lookup a Redis round trip).
  *
  * <p>Redis: the shared server at 127.0.0.1:6379 (override with {@code -Dwsgw.redis.uri=...}); keys
  * under a per-trial prefix, deleted at teardown (SCAN + DEL).
@@ -47,7 +49,7 @@ public class RegistryBenchmark extends AbstractBenchmark {
   /** Users registered once at setup, one connection each, for the lookups. */
   static final int USERS = 100_000;
 
-  @Param({"in-memory", "redis"})
+  @Param({"in-memory", "redis", "redis-no-cache"})
   public String registry;
 
   private ConnectionRegistry r;
@@ -56,11 +58,13 @@ public class RegistryBenchmark extends AbstractBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    if (registry.equals("redis")) {
+    if (registry.startsWith("redis")) {
       prefix = "wsgwbench:" + UUID.randomUUID() + ":";
       r = RedisConnectionRegistry.create(RedisRegistryOptions.builder()
           .uri(System.getProperty("wsgw.redis.uri", "redis://127.0.0.1:6379"))
           .keyPrefix(prefix)
+          .nearCacheMaxEntries(registry.equals("redis-no-cache") ? 0
+              : RedisRegistryOptions.DEFAULT_NEAR_CACHE_MAX_ENTRIES)
           .build());
     } else {
       r = InMemoryConnectionRegistry.create();
