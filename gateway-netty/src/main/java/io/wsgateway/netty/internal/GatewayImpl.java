@@ -861,7 +861,16 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
     List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(2);
     int local = deliverLocally(toUser, messageId, prefix, kept);
-    return registry.instancesOf(toUser).handle((instances, error) -> {
+    CompletionStage<Set<String>> lookup = registry.instancesOf(toUser);
+    if (local > 0 && kept == null && onlyHere(lookup)) {
+      // Delivered here and held nowhere else, answered from memory (the in-memory registry, or the
+      // Redis registry's near cache): done, without the chain of stages below.
+      if (log.isDebugEnabled()) {
+        log.debug("route {} to {}: {} local, no other instance", messageId, toUser, local);
+      }
+      return DONE;
+    }
+    return lookup.handle((instances, error) -> {
       if (error != null) {
         Throwable cause = unwrap(error);
         String detail = local > 0 ? " (delivered to " + local + " local connection(s))" : "";
@@ -897,6 +906,16 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         return null;
       });
     });
+  }
+
+  /** Whether {@code lookup} already answered that no instance but this one holds the user. */
+  private boolean onlyHere(CompletionStage<Set<String>> lookup) {
+    if (!(lookup instanceof CompletableFuture<Set<String>> f) || !f.isDone() || f.isCompletedExceptionally()) {
+      return false;
+    }
+    Set<String> instances = f.getNow(null);
+    return instances != null
+        && (instances.isEmpty() || (instances.size() == 1 && instances.contains(instanceId)));
   }
 
   /** Completes with whether an inbox took the envelope; false when the instance is gone. */
