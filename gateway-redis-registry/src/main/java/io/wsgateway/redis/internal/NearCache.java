@@ -108,15 +108,19 @@ final class NearCache implements PushListener {
   /** The connection dropped: what Redis would have told us since is lost. */
   void trackingLost() {
     tracking = false;
-    generation.incrementAndGet();
-    entries.clear();
+    forgetAll();
   }
 
   /** Redis tracks this connection's reads (again): reads from now on may be cached. */
   void trackingOn() {
+    forgetAll();
+    tracking = true;
+  }
+
+  /** Drops every entry, and every read in flight from being cached when its reply comes. */
+  private void forgetAll() {
     generation.incrementAndGet();
     entries.clear();
-    tracking = true;
   }
 
   boolean tracking() {
@@ -160,8 +164,7 @@ final class NearCache implements PushListener {
     } else {
       // null: the whole database was flushed (or Redis gave up tracking); nothing cached holds.
       invalidations.increment();
-      generation.incrementAndGet();
-      entries.clear();
+      forgetAll();
     }
   }
 }

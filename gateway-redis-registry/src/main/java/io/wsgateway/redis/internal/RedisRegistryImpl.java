@@ -5,7 +5,6 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
@@ -13,6 +12,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
@@ -303,16 +303,13 @@ public final class RedisRegistryImpl implements RedisConnectionRegistry {
   private CompletableFuture<Presence> lookup(String userId) {
     CompletableFuture<Presence> out = new CompletableFuture<>();
     String userKey = keys.user(userId);
-    NearCache.Pending pending = null;
-    if (nearCache != null) {
-      Map<String, String> cached = nearCache.get(userKey);
-      if (cached != null) {
-        resolve(userId, userKey, cached, out);
-        return out;
-      }
-      pending = nearCache.beginRead(userKey);
+    Map<String, String> cached = nearCache == null ? null : nearCache.get(userKey);
+    if (cached != null) {
+      resolve(userId, userKey, cached, out);
+      return out;
     }
-    NearCache.Pending read = pending;
+    // Null when the reply must not be cached (no cache, tracking off, another read in flight).
+    NearCache.Pending read = nearCache == null ? null : nearCache.beginRead(userKey);
     try {
       redis.hgetall(userKey).whenComplete((entries, e) -> {
         if (e != null) {
