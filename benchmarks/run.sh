@@ -12,15 +12,17 @@
 #                           the Redis registry and the RabbitMQ broker (GATEWAY_REDIS_URI, GATEWAY_RABBIT_URI,
 #                           defaults on 127.0.0.1; prefixes wsgwbench), and passes --url2/--pid2; unpinned
 #   BUILD=1                 rebuild benchmarks.jar even if it exists
-#   BASELINE=1              route only: run the same tool command twice, first against the bare Netty router
+#   BASELINE=1              route or fanout: run the same tool command twice, first against the bare Netty router
 #                           (io.wsgateway.benchmarks.baseline.BareRouter from benchmarks.jar, on BARE_PORT,
 #                           default GATEWAY_PORT+2, with GATEWAY_IO_THREADS I/O threads, the same JVM heap
 #                           flags plus BARE_JVM_OPTS, the same pinning), then against the gateway; prints
-#                           both results and the gateway/bare ratios of delivered msg/s, server CPU-us per
-#                           message and latency, each server's and the tool's CPU as a share of its core,
+#                           both results and the gateway/bare ratios of delivered msg/s (fanout: deliveries/s),
+#                           server CPU-us per message (per delivery) and latency (fanout: the time until every
+#                           subscriber had a publish), each server's and the tool's CPU as a share of its core,
 #                           and a warning when the tool used >= 90 % of its core and the server did not
 #                           (that figure is the tool's ceiling). The bare router is the floor: user from the
-#                           token's sub without verifying it, routing by byte search, acks, nothing else.
+#                           token's sub without verifying it, routing by byte search, acks, topic fan-out of
+#                           one shared frame, nothing else.
 #                           Exits non-zero if either run is not clean. Not with CROSS=1.
 #                           BASELINE_ORDER=gateway runs the gateway first (default: the bare router first).
 set -euo pipefail
@@ -77,8 +79,8 @@ fi
 
 BASELINE=${BASELINE:-0}
 if [ "$BASELINE" = 1 ]; then
-  if [ "$SCENARIO" != route ] || [ "${CROSS:-0}" = 1 ]; then
-    echo "BASELINE=1 is for the local route scenario only (no CROSS=1)" >&2; exit 2
+  if { [ "$SCENARIO" != route ] && [ "$SCENARIO" != fanout ]; } || [ "${CROSS:-0}" = 1 ]; then
+    echo "BASELINE=1 is for the local route and fanout scenarios only (no CROSS=1)" >&2; exit 2
   fi
   BARE_PORT=${BARE_PORT:-$((GATEWAY_PORT + 2))}
   BARE_CMD=(java -Xms512m -Xmx512m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled ${BARE_JVM_OPTS:-}
@@ -148,13 +150,14 @@ run_against() {
   return $rc
 }
 
-# field FILE: prints "msgs_per_s server_cpu_us_per_msg p50 p99 server_core_% tool_core_%" from a route
-# run's output (- where missing); a core % is that process's CPU time over the measured seconds.
+# field FILE: prints "per_s server_cpu_us_per_op p50 p99 server_core_% tool_core_%" from a route run's
+# output (messages, send-to-receive latency) or a fanout run's (deliveries, time until every subscriber
+# had a publish); - where missing. A core % is that process's CPU time over the measured seconds.
 field() {
   awk '
-    /^delivered_msgs_per_s:/ { rate = $2; for (i = 1; i <= NF; i++) if ($i == "in") secs = $(i + 1) }
-    /^latency:/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50") p50 = kv[2]; if (kv[1] == "p99") p99 = kv[2] } }
-    /^gateway_cpu_s:/ { scpu = $2; for (i = 1; i <= NF; i++) if ($i == "gateway_cpu_us_per_msg:") per = $(i + 1) }
+    /^(delivered_msgs_per_s|deliveries_per_s):/ { rate = $2; for (i = 1; i <= NF; i++) if ($i == "in") secs = $(i + 1) }
+    /^(latency|time_until_all_received):/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "p50") p50 = kv[2]; if (kv[1] == "p99") p99 = kv[2] } }
+    /^gateway_cpu_s:/ { scpu = $2; for (i = 1; i <= NF; i++) if ($i == "gateway_cpu_us_per_msg:" || $i == "gateway_cpu_us_per_delivery:") per = $(i + 1) }
     /^tool_cpu_s:/ { tcpu = $2 }
     END {
       pct = "-"; tpct = "-"
@@ -180,10 +183,14 @@ if [ "$BASELINE" = 1 ]; then
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
   echo "== baseline (same command, same pinning; $([ "${BASELINE_ORDER:-bare}" = gateway ] && echo "gateway first, then the bare router" || echo "bare router first, then the gateway"))"
   fmt='%-8s %14s %14s %9s %9s %12s %10s  %s\n'
-  printf "$fmt" server delivered/s cpu_us/msg p50_us p99_us server_core% tool_core% result
+  if [ "$SCENARIO" = fanout ]; then
+    printf "$fmt" server deliveries/s cpu_us/dlv all_p50_us all_p99_us server_core% tool_core% result
+  else
+    printf "$fmt" server delivered/s cpu_us/msg p50_us p99_us server_core% tool_core% result
+  fi
   printf "$fmt" bare "$b_rate" "$b_cpu" "$b_p50" "$b_p99" "$b_pct" "$b_tpct" "$([ "$BARE_RC" = 0 ] && echo clean || echo "FAILED rc=$BARE_RC")"
   printf "$fmt" gateway "$g_rate" "$g_cpu" "$g_p50" "$g_p99" "$g_pct" "$g_tpct" "$([ "$RC" = 0 ] && echo clean || echo "FAILED rc=$RC")"
-  echo "ratio gateway/bare: delivered/s $(ratio "$g_rate" "$b_rate")x  cpu_us/msg $(ratio "$g_cpu" "$b_cpu")x  p99 $(ratio "$g_p99" "$b_p99")x"
+  echo "ratio gateway/bare: per second $(ratio "$g_rate" "$b_rate")x  cpu_us $(ratio "$g_cpu" "$b_cpu")x  p50 $(ratio "$g_p50" "$b_p50")x  p99 $(ratio "$g_p99" "$b_p99")x"
   # A flat-out figure is the server's only if the server, not the tool, used up its core.
   for who in bare gateway; do
     if [ "$who" = bare ]; then t=$b_tpct; v=$b_pct; else t=$g_tpct; v=$g_pct; fi

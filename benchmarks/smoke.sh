@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke run of the benchmarks: every JMH benchmark once (one 200 ms iteration, no warmup, no fork)
-# and a tiny run of each load-tool scenario against a gateway started by run.sh (the flat route one
-# also against the bare Netty router, BASELINE=1). Proves the paths
+# and a tiny run of each load-tool scenario against a gateway started by run.sh (the flat route and
+# the fanout ones also against the bare Netty router, BASELINE=1). Proves the paths
 # work and the sanity checks pass; the figures it prints mean nothing. Exits non-zero on any failure.
 # Needs RabbitMQ on 127.0.0.1:5672 (BrokerBenchmark's rabbit case). About a minute on 2 cores.
 set -euo pipefail
@@ -21,7 +21,7 @@ export PIN=0 GATEWAY=${GATEWAY:-bench}
 # BASELINE=1: the same flat route run against the bare Netty router first (its main, welcome, ack).
 BASELINE=1 benchmarks/run.sh route --users 4 --flat --window 16 --duration 2 --warmup 1
 benchmarks/run.sh route --users 4 --rate 1000 --duration 2 --warmup 1
-benchmarks/run.sh fanout --subscribers 50 --publishes 20
+BASELINE=1 benchmarks/run.sh fanout --subscribers 50 --publishes 20 --window 4
 benchmarks/run.sh storm --connections 200
 benchmarks/run.sh idle --connections 200 --hold 1
 

@@ -40,9 +40,11 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The baseline the gateway's local routing is measured against: the least a Netty WebSocket server
@@ -53,7 +55,15 @@ import java.util.concurrent.TimeUnit;
  * {@code {"type":"welcome","user":...}} frame; the recipient gets the same {@code message} frame
  * bytes the gateway writes, with a per-connection seq; a {@code send} with an {@code "id"} is answered
  * {@code {"type":"ack","id":...}} (a string id, as the load tool sends); flushes are coalesced per
- * read batch as the gateway coalesces them per event-loop pass. {@code GET /health} answers 200, so
+ * read batch as the gateway coalesces them per event-loop pass.
+ *
+ * <p>Topics, for the fan-out baseline: {@code {"type":"subscribe","topic":T,"id":I}} adds the
+ * connection to T and is acked; {@code {"type":"publish","topic":T,"data":D}} builds one
+ * {@code {"type":"message","topic":T,"data":D,"seq":N}} WebSocket frame (N counts publishes) and
+ * writes a retained duplicate of it to every subscriber, flushing each, as the gateway does. The
+ * writes run on the publisher's event loop (the load tool's fan-out runs with one I/O thread).
+ *
+ * <p>{@code GET /health} answers 200, so
  * {@code benchmarks/run.sh} can wait for it as for a gateway.
  *
  * <p>Not a product: no limits, no error frames (an unknown recipient drops the message, unacked), no
@@ -70,8 +80,15 @@ public final class BareRouter implements AutoCloseable {
   private static final byte[] ID = Frames.ascii("\"id\":\"");
   private static final byte[] ACK_HEAD = Frames.ascii("{\"type\":\"ack\",\"id\":\"");
   private static final byte[] ACK_TAIL = Frames.ascii("\"}");
+  private static final byte[] SUBSCRIBE = Frames.ascii("{\"type\":\"subscribe\"");
+  private static final byte[] PUBLISH = Frames.ascii("{\"type\":\"publish\"");
+  private static final byte[] TOPIC = Frames.ascii("\"topic\":\"");
+  private static final byte[] TOPIC_MESSAGE_HEAD = Frames.ascii("{\"type\":\"message\",\"topic\":\"");
+  private static final byte[] TOPIC_MESSAGE_DATA = Frames.ascii("\",\"data\":");
 
   private final Map<String, Channel> users = new ConcurrentHashMap<>();
+  private final Map<String, Set<Channel>> topics = new ConcurrentHashMap<>();
+  private final AtomicLong topicSeq = new AtomicLong();
   private final EventLoopGroup group;
   private final Channel server;
   private final ChannelHandler router = new Router();
@@ -218,6 +235,14 @@ public final class BareRouter implements AutoCloseable {
       }
       try {
         ByteBuf in = frame.content();
+        if (Frames.startsWith(in, SUBSCRIBE)) {
+          subscribe(ctx, in);
+          return;
+        }
+        if (Frames.startsWith(in, PUBLISH)) {
+          publish(ctx, in);
+          return;
+        }
         int to = Frames.indexOf(in, TO);
         int data = Frames.indexOf(in, DATA);
         if (to < 0 || data < 0) {
@@ -260,6 +285,73 @@ public final class BareRouter implements AutoCloseable {
       }
     }
 
+    private void subscribe(ChannelHandlerContext ctx, ByteBuf in) {
+      String topic = topicOf(in);
+      if (topic == null) {
+        return;
+      }
+      topics.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(ctx.channel());
+      int id = Frames.indexOf(in, ID);
+      if (id >= 0) {
+        int idStart = id + ID.length;
+        int idEnd = in.indexOf(idStart, in.writerIndex(), (byte) '"');
+        ByteBuf ack = ctx.alloc().buffer(ACK_HEAD.length + ACK_TAIL.length + idEnd - idStart);
+        ack.writeBytes(ACK_HEAD).writeBytes(in, idStart, idEnd - idStart).writeBytes(ACK_TAIL);
+        ctx.write(new TextWebSocketFrame(ack), ctx.voidPromise());
+        markDirty(dirty.get(), ctx.channel());
+      }
+    }
+
+    /** One frame for all subscribers: encoded once, a retained duplicate written and flushed to each. */
+    private void publish(ChannelHandlerContext ctx, ByteBuf in) {
+      String topic = topicOf(in);
+      int data = Frames.indexOf(in, DATA);
+      Set<Channel> subscribers = topic == null ? null : topics.get(topic);
+      if (data < 0 || subscribers == null) {
+        return;
+      }
+      int dataStart = data + DATA.length;
+      int dataEnd = in.writerIndex() - 1;
+      ByteBuf payload = ctx.alloc().buffer(64 + topic.length() + dataEnd - dataStart);
+      payload.writeBytes(TOPIC_MESSAGE_HEAD);
+      payload.writeCharSequence(topic, StandardCharsets.UTF_8);
+      payload.writeBytes(TOPIC_MESSAGE_DATA);
+      payload.writeBytes(in, dataStart, dataEnd - dataStart);
+      payload.writeBytes(SEQ_KEY);
+      Frames.writeLong(payload, topicSeq.incrementAndGet());
+      payload.writeByte('}');
+      // The WebSocket header by hand (server frames are unmasked), so the bytes pass the frame encoder.
+      int length = payload.readableBytes();
+      ByteBuf wire = ctx.alloc().buffer(10 + length);
+      wire.writeByte(0x81);
+      if (length <= 125) {
+        wire.writeByte(length);
+      } else if (length <= 0xFFFF) {
+        wire.writeByte(126).writeShort(length);
+      } else {
+        wire.writeByte(127).writeLong(length);
+      }
+      wire.writeBytes(payload);
+      payload.release();
+      try {
+        for (Channel subscriber : subscribers) {
+          subscriber.writeAndFlush(wire.retainedDuplicate(), subscriber.voidPromise());
+        }
+      } finally {
+        wire.release();
+      }
+    }
+
+    private String topicOf(ByteBuf in) {
+      int topic = Frames.indexOf(in, TOPIC);
+      if (topic < 0) {
+        return null;
+      }
+      int start = topic + TOPIC.length;
+      int end = in.indexOf(start, in.writerIndex(), (byte) '"');
+      return end < 0 ? null : in.toString(start, end - start, StandardCharsets.UTF_8);
+    }
+
     /** Remembers {@code ch} for the flush at the end of the read batch (skipping an immediate repeat). */
     private void markDirty(List<Channel> d, Channel ch) {
       int n = d.size();
@@ -283,6 +375,9 @@ public final class BareRouter implements AutoCloseable {
       String u = ctx.channel().attr(USER).get();
       if (u != null) {
         users.remove(u, ctx.channel());
+      }
+      for (Set<Channel> subscribers : topics.values()) {
+        subscribers.remove(ctx.channel());
       }
       ctx.fireChannelInactive();
     }
