@@ -16,10 +16,13 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class InMemoryRegistryImpl implements ConnectionRegistry {
 
   private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+  private static final CompletableFuture<Set<String>> NOWHERE = CompletableFuture.completedFuture(Set.of());
 
   // Per-user maps under a concurrent map: operations on one user touch only that user's entry.
   private final Map<String, Map<String, String>> byUser = new ConcurrentHashMap<>();
   private final Map<String, InstanceStatus> instances = new ConcurrentHashMap<>();
+  /** Per instance, the answer "only on that instance", shared by every lookup that gets it. */
+  private final Map<String, CompletableFuture<Set<String>>> onlyOn = new ConcurrentHashMap<>();
 
   @Override
   public CompletionStage<Void> register(RegisteredConnection c) {
@@ -45,7 +48,24 @@ public final class InMemoryRegistryImpl implements ConnectionRegistry {
 
   @Override
   public CompletionStage<Set<String>> instancesOf(String userId) {
-    return CompletableFuture.completedFuture(presenceOf(userId).instances());
+    // Looked up once per routed message: the usual answer (one instance, or none) is a shared,
+    // completed future, so a lookup allocates nothing but the iterator.
+    Map<String, String> conns = byUser.get(userId);
+    if (conns == null) {
+      return NOWHERE;
+    }
+    String only = null;
+    for (String instance : conns.values()) {
+      if (instances.get(instance) == InstanceStatus.GONE) {
+        continue;
+      }
+      if (only == null) {
+        only = instance;
+      } else if (!only.equals(instance)) {
+        return CompletableFuture.completedFuture(presenceOf(userId).instances());
+      }
+    }
+    return only == null ? NOWHERE : onlyOn.computeIfAbsent(only, i -> CompletableFuture.completedFuture(Set.of(i)));
   }
 
   @Override
@@ -86,6 +106,7 @@ public final class InMemoryRegistryImpl implements ConnectionRegistry {
   }
 
   private void removeInstance(String instanceId) {
+    onlyOn.remove(instanceId);
     for (String user : byUser.keySet()) {
       byUser.computeIfPresent(user, (u, conns) -> {
         conns.values().removeIf(instanceId::equals);

@@ -30,6 +30,31 @@ class MessagingTest {
       }));
 
   @Test
+  @DisplayName("acks echo every kind of id, and senders' names arrive intact, plain or escaped")
+  void idsAndNamesThatNeedEscaping() {
+    TestClient plain = gateway.connect("carl");
+    TestClient quoted = gateway.connect("dé\"q\\uote");
+    TestClient target = gateway.connect("erin");
+    String longId = "x".repeat(128);
+    plain.send("{\"type\":\"send\",\"to\":\"erin\",\"data\":1,\"id\":\"" + longId + "\"}");
+    assertEquals(longId, plain.next("ack").path("id").asText());
+    plain.send("{\"type\":\"send\",\"to\":\"erin\",\"data\":2,\"id\":42}");
+    assertEquals("42", plain.next("ack").path("id").asText());
+    plain.send("{\"type\":\"send\",\"to\":\"erin\",\"data\":3,\"id\":\"a\\\"b\\\\c\\u00e9\\n\"}");
+    assertEquals("a\"b\\c\u00e9\n", plain.next("ack").path("id").asText());
+    quoted.send("{\"type\":\"send\",\"to\":\"erin\",\"data\":4,\"id\":\"q\"}");
+    assertEquals("q", quoted.next("ack").path("id").asText());
+    for (int i = 1; i <= 3; i++) {
+      JsonNode m = target.next("message");
+      assertEquals("carl", m.path("from").asText());
+      assertEquals(i, m.path("data").asInt());
+    }
+    JsonNode m = target.next("message");
+    assertEquals("dé\"q\\uote", m.path("from").asText());
+    assertEquals(4, m.path("seq").asLong());
+  }
+
+  @Test
   @DisplayName("a send to a user with two connections reaches both, with from, data and seq from 1")
   void sendReachesEveryConnection() {
     TestClient alice = gateway.connect("alice");

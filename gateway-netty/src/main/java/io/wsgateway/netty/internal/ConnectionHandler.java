@@ -814,7 +814,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       reply(f.id(), new GatewayException(ErrorCodes.NOT_AUTHORIZED, "not authorized to send to " + f.to()));
       return;
     }
-    gateway.routeToUser(f.to(), p.userId(), f.data()).whenComplete((v, e) -> answer(f.id(), e));
+    CompletionStage<Void> routed = gateway.routeToUser(f.to(), p.userId(), f.data());
+    if (routed instanceof CompletableFuture<Void> done && done.isDone() && !done.isCompletedExceptionally()) {
+      answer(f.id(), null); // delivered here already: no callback to allocate
+    } else {
+      routed.whenComplete((v, e) -> answer(f.id(), e));
+    }
   }
 
   private void onSubscribe(ClientFrame f) {
@@ -914,7 +919,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** Acks on success when the client asked (an id); reports every failure, asked or not. */
   private void answer(String frameId, Throwable error) {
     if (error == null) {
-      if (frameId != null) {
+      if (frameId == null) {
+        return;
+      }
+      if (wireFrames && Protocol.isPlain(frameId) && channel.eventLoop().inEventLoop()) {
+        // The usual ack (a plain id, answered on the loop): straight to wire bytes, one buffer.
+        if (!closing) {
+          channel.write(Protocol.wireAck(ctx.alloc(), frameId), channel.voidPromise());
+          gateway.listener().onMessageOut(this, "ack");
+          scheduleFlush();
+        }
+      } else {
         writeText(Protocol.ack(frameId), "ack");
       }
     } else {

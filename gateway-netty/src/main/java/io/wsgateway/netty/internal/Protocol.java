@@ -129,8 +129,49 @@ final class Protocol {
 
   // ---- server frames ----
 
+  private static final byte[] MESSAGE_HEAD = ascii("{\"type\":\"message\"");
+  private static final byte[] FROM_KEY = ascii(",\"from\":\"");
+  private static final byte[] TOPIC_KEY = ascii(",\"topic\":\"");
+  private static final byte[] DATA_KEY = ascii(",\"data\":");
+  private static final byte[] SEQ_KEY = ascii(",\"seq\":");
+  private static final byte[] ACK_HEAD = ascii("{\"type\":\"ack\",\"id\":\"");
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * Whether {@code s} is its own JSON string body byte for byte: printable ASCII without a quote or
+   * backslash (user ids, topics and frame ids nearly always are), so it can be copied without escaping.
+   */
+  static boolean isPlain(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The shared part of a {@code message} frame, up to and including {@code "seq":}. */
   static byte[] messagePrefix(String from, String topic, byte[] data) {
+    if ((from == null || isPlain(from)) && (topic == null || isPlain(topic))) {
+      // Once per routed message: one array, filled in place.
+      int length = MESSAGE_HEAD.length + (from == null ? 0 : FROM_KEY.length + from.length() + 1)
+          + (topic == null ? 0 : TOPIC_KEY.length + topic.length() + 1) + DATA_KEY.length + data.length + SEQ_KEY.length;
+      byte[] prefix = new byte[length];
+      int at = put(prefix, 0, MESSAGE_HEAD);
+      if (from != null) {
+        at = putQuoted(prefix, put(prefix, at, FROM_KEY), from);
+      }
+      if (topic != null) {
+        at = putQuoted(prefix, put(prefix, at, TOPIC_KEY), topic);
+      }
+      at = put(prefix, put(prefix, at, DATA_KEY), data);
+      put(prefix, at, SEQ_KEY);
+      return prefix;
+    }
     StringBuilder head = new StringBuilder(64);
     head.append("{\"type\":\"message\"");
     if (from != null) {
@@ -149,6 +190,40 @@ final class Protocol {
     System.arraycopy(data, 0, prefix, headBytes.length, data.length);
     System.arraycopy(tail, 0, prefix, headBytes.length + data.length, tail.length);
     return prefix;
+  }
+
+  private static int put(byte[] to, int at, byte[] bytes) {
+    System.arraycopy(bytes, 0, to, at, bytes.length);
+    return at + bytes.length;
+  }
+
+  /** Copies a plain string (see {@link #isPlain}) and its closing quote; the opening one is in the key. */
+  @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): exactly right for ASCII
+  private static int putQuoted(byte[] to, int at, String plain) {
+    plain.getBytes(0, plain.length(), to, at);
+    to[at + plain.length()] = '"';
+    return at + plain.length() + 1;
+  }
+
+  /**
+   * An {@code ack} frame as WebSocket wire bytes (as {@link #wireMessage}), for an id that
+   * {@link #isPlain} and is at most 128 characters (the parser's limit), so the payload's length
+   * fits the header's one-byte or two-byte form.
+   */
+  static ByteBuf wireAck(ByteBufAllocator alloc, String plainId) {
+    int payload = ACK_HEAD.length + plainId.length() + 2;
+    ByteBuf buf = alloc.buffer(payload + 4);
+    buf.writeByte(FIN_TEXT);
+    if (payload <= 125) {
+      buf.writeByte(payload);
+    } else {
+      buf.writeByte(126);
+      buf.writeShort(payload);
+    }
+    buf.writeBytes(ACK_HEAD);
+    buf.writeCharSequence(plainId, StandardCharsets.US_ASCII);
+    buf.writeByte('"').writeByte('}');
+    return buf;
   }
 
   /** A complete {@code message} frame: the shared prefix, this connection's seq, and the closing brace. */
