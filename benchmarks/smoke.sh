@@ -22,7 +22,7 @@ export PIN=0 GATEWAY=${GATEWAY:-bench}
 BASELINE=1 benchmarks/run.sh route --users 4 --flat --window 16 --duration 2 --warmup 1
 benchmarks/run.sh route --users 4 --rate 1000 --duration 2 --warmup 1
 BASELINE=1 benchmarks/run.sh fanout --subscribers 50 --publishes 20 --window 4
-benchmarks/run.sh storm --connections 200
+benchmarks/run.sh storm --connections 200 --warmup-rounds 2 --warmup-max-rounds 4
 benchmarks/run.sh idle --connections 200 --hold 1
 
 echo "smoke: all benchmarks and scenarios passed in $((SECONDS - start)) s"

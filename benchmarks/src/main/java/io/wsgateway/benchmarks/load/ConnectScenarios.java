@@ -67,11 +67,12 @@ final class ConnectScenarios {
    * instead of waiting for the handshakes) leaves code that is deoptimised and compiled again in the
    * measured run.
    */
-  private static void warmUp(BenchClient client, BenchClient.Target[] targets, int sources, int concurrency)
+  /** One warm-up round: every target connects, is welcomed and closes; returns the seconds it took. */
+  private static double warmUp(BenchClient client, BenchClient.Target[] targets, int sources, int concurrency)
       throws Exception {
     int n = targets.length;
     if (n <= 0) {
-      return;
+      return 0;
     }
     Tracker t = new Tracker(n);
     long t0 = System.nanoTime();
@@ -80,8 +81,7 @@ final class ConnectScenarios {
     LoadTool.await(t.allWelcomed, 60_000);
     LoadTool.closeAll(conns);
     LoadTool.await(t.allClosed, 60_000);
-    System.out.printf(Locale.ROOT, "warmup: %d connections opened and closed in %.1f s%n", n,
-        (System.nanoTime() - t0) / 1e9);
+    return (System.nanoTime() - t0) / 1e9;
   }
 
   /** The warm-up round's targets (users {@code warm-*}), minted once and reused by every round. */
@@ -132,7 +132,8 @@ final class ConnectScenarios {
     BenchClient.Target[] warm = warmTargets(args, url, args.integer("warmup-connections", Math.min(n, 2000)));
     // --user-prefix keeps users distinct when several tool processes share one registry (fleet.sh).
     BenchClient.Target[] targets = LoadTool.tokenTargets(args, url, args.string("user-prefix", "") + "idle-", n);
-    warmUp(client, warm, sources, concurrency);
+    System.out.printf(Locale.ROOT, "warmup: %d connections opened and closed in %.1f s%n", warm.length,
+        warmUp(client, warm, sources, concurrency));
     int connectTimeoutSeconds = args.integer("connect-timeout", 60);
     String holdUntil = args.string("hold-until", "");
 
@@ -194,13 +195,32 @@ final class ConnectScenarios {
     // code is over by then: the storm measures the gateway, not the signer.
     BenchClient.Target[] warm = warmTargets(args, url, args.integer("warmup-connections", n));
     BenchClient.Target[] targets = LoadTool.tokenTargets(args, url, "storm-", n);
-    // Several rounds: JIT compilation of the handshake path alone takes seconds of CPU on this machine.
-    // 8, not 3: C2 takes a method run once per connection after 5,000 profiled calls at the earliest,
-    // later while its queue is long (the thresholds scale with it), and after 3 rounds of 5,000 both
-    // JVMs were still compiling their connection paths (-XX:+PrintCompilation) in the measured storm.
-    for (int round = args.integer("warmup-rounds", 8); round > 0; round--) {
-      warmUp(client, warm, sources, concurrency);
+    // Rounds until the JIT is done: compiling the handshake path takes seconds of CPU on this machine,
+    // and a fixed count is either wasteful or short. C2 takes a method run once per connection after
+    // 5,000 profiled calls at the earliest, later while its queue is long, and inlining decisions
+    // recompile whole paths again after that: with 8 rounds of 5,000 the gateway still spent ~100
+    // CPU-us per connection, after ~20 rounds ~60 (2026-11-28). So: at least --warmup-rounds (8), then
+    // until a round in which neither JVM's compiler threads used more than --warmup-jit-ms (20 ms;
+    // two /proc ticks) of CPU, at most --warmup-max-rounds (60).
+    int minRounds = args.integer("warmup-rounds", 8);
+    int maxRounds = Math.max(minRounds, args.integer("warmup-max-rounds", 60));
+    long jitQuietNanos = args.integer("warmup-jit-ms", 20) * 1_000_000L;
+    long self = ProcessHandle.current().pid();
+    boolean steady = false;
+    int rounds = 0;
+    while (rounds < maxRounds && !(steady && rounds >= minRounds)) {
+      long gatewayJit = ProcStats.jitCpuNanos(pid);
+      long toolJit = ProcStats.jitCpuNanos(self);
+      double seconds = warmUp(client, warm, sources, concurrency);
+      rounds++;
+      long gatewayJitMs = gatewayJit < 0 ? -1 : (ProcStats.jitCpuNanos(pid) - gatewayJit) / 1_000_000L;
+      long toolJitMs = toolJit < 0 ? -1 : (ProcStats.jitCpuNanos(self) - toolJit) / 1_000_000L;
+      System.out.printf(Locale.ROOT, "warmup round %d: %d connections opened and closed in %.1f s; JIT CPU gateway %s,"
+          + " tool %s%n", rounds, warm.length, seconds, gatewayJitMs < 0 ? "n/a" : gatewayJitMs + " ms", toolJitMs < 0 ? "n/a" : toolJitMs + " ms");
+      // Without a /proc reading (no --pid, or not Linux) the minimum count is all there is.
+      steady = gatewayJitMs * 1_000_000L <= jitQuietNanos && toolJitMs * 1_000_000L <= jitQuietNanos;
     }
+    System.out.printf(Locale.ROOT, "warmup: %s after %d rounds%n", steady ? "JIT quiet" : "JIT still busy (--warmup-max-rounds reached)", rounds);
     settle(pid, args.integer("settle", 10) * 1000L);
     Tracker t = new Tracker(n);
     AtomicInteger failures = t.failures;

@@ -28,7 +28,7 @@ import org.HdrHistogram.Histogram;
  *   idle   --url U --connections N [--pid P] [--sources K] [--concurrency C] [--hold S]
  *          [--user-prefix P] [--hold-until FILE] [--connect-timeout S]
  *   storm  --url U --connections N [--pid P] [--sources K] [--concurrency C] [--warmup-rounds R (8)]
- *          [--settle S (10)]
+ *          [--warmup-max-rounds M (60)] [--warmup-jit-ms J (20)] [--settle S (10)]
  *   route  --url U [--url2 U2] --users N (--rate R | --flat) [--window W] [--duration S] [--warmup S]
  *          [--payload BYTES] [--pid P] [--pid2 P2]
  *   fanout --url U --subscribers N --publishes P [--window W] [--pid P]

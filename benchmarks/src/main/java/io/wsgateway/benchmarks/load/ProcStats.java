@@ -56,6 +56,36 @@ final class ProcStats {
     }
   }
 
+  /**
+   * utime + stime of the JIT compiler threads of JVM {@code pid} ("C1 CompilerThre", "C2
+   * CompilerThre" in /proc/PID/task/TID/comm), in nanoseconds (10 ms resolution), or -1: how much
+   * compiling it did, which a warm-up waits to see end.
+   */
+  static long jitCpuNanos(long pid) {
+    if (pid <= 0) {
+      return -1;
+    }
+    long ticks = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String comm = Files.readString(task.resolve("comm")).trim();
+          if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) {
+            continue;
+          }
+          String stat = Files.readString(task.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (IOException | RuntimeException e) {
+          // The thread ended between the listing and the read: it compiles nothing more.
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return ticks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
+  }
+
   /** CPU time of this JVM in nanoseconds. */
   static long selfCpuNanos() {
     var os = ManagementFactory.getOperatingSystemMXBean();

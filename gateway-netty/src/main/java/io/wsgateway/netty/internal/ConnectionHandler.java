@@ -662,9 +662,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       if (closing) {
         return;
       }
-      ByteBuf buf = ctx.alloc().buffer(text.length() + 16);
-      buf.writeCharSequence(text, StandardCharsets.UTF_8);
-      channel.write(new TextWebSocketFrame(buf), channel.voidPromise());
+      Object frame;
+      if (wireFrames) {
+        frame = Protocol.wireText(ctx.alloc(), text);
+      } else {
+        ByteBuf buf = ctx.alloc().buffer(text.length() + 16);
+        buf.writeCharSequence(text, StandardCharsets.UTF_8);
+        frame = new TextWebSocketFrame(buf);
+      }
+      channel.write(frame, channel.voidPromise());
       gateway.listener().onMessageOut(this, type);
       scheduleFlush();
     });

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -226,6 +227,28 @@ final class Protocol {
     return buf;
   }
 
+  /**
+   * A server frame's JSON text as WebSocket wire bytes (as {@link #wireMessage}): the header and the
+   * UTF-8 payload in one buffer, with no frame object and no second copy in the frame encoder.
+   */
+  static ByteBuf wireText(ByteBufAllocator alloc, String text) {
+    int payload = ByteBufUtil.utf8Bytes(text);
+    int header = payload <= 125 ? 2 : payload <= 0xFFFF ? 4 : 10;
+    ByteBuf buf = alloc.buffer(header + payload);
+    buf.writeByte(FIN_TEXT);
+    if (payload <= 125) {
+      buf.writeByte(payload);
+    } else if (payload <= 0xFFFF) {
+      buf.writeByte(126);
+      buf.writeShort(payload);
+    } else {
+      buf.writeByte(127);
+      buf.writeLong(payload);
+    }
+    ByteBufUtil.reserveAndWriteUtf8(buf, text, payload);
+    return buf;
+  }
+
   /** A complete {@code message} frame: the shared prefix, this connection's seq, and the closing brace. */
   static ByteBuf message(ByteBufAllocator alloc, byte[] prefix, long seq) {
     ByteBuf buf = alloc.buffer(prefix.length + 21);
@@ -334,6 +357,10 @@ final class Protocol {
 
   /** Appends {@code s} as a JSON string literal. */
   static void appendString(StringBuilder b, String s) {
+    if (isPlain(s)) {
+      b.append('"').append(s).append('"');
+      return;
+    }
     b.append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);

@@ -61,6 +61,32 @@ class ProtocolWireTest {
     }
   }
 
+  @Test
+  @DisplayName("a wire text frame carries any text, with each of the three length forms")
+  void wireText() {
+    for (String text : new String[] {"{\"type\":\"welcome\",\"user\":\"zoë\"}", "é".repeat(70), "a".repeat(70_000)}) {
+      EmbeddedChannel ch = new EmbeddedChannel(new WebSocket08FrameDecoder(false, false, 1 << 20));
+      assertTrue(ch.writeInbound(Protocol.wireText(UnpooledByteBufAllocator.DEFAULT, text)));
+      TextWebSocketFrame frame = ch.readInbound();
+      try {
+        assertTrue(frame.isFinalFragment());
+        assertEquals(text, frame.text());
+      } finally {
+        frame.release();
+      }
+      assertFalse(ch.finish());
+    }
+  }
+
+  @Test
+  @DisplayName("JSON strings: plain ones as they are, the others escaped")
+  void appendString() {
+    StringBuilder b = new StringBuilder();
+    Protocol.appendString(b, "plain");
+    Protocol.appendString(b, "q\"b\\n\nt\tc\u0001é");
+    assertEquals("\"plain\"\"q\\\"b\\\\n\\nt\\tc\\u0001é\"", b.toString());
+  }
+
   private static String utf8(byte[] bytes) {
     return new String(bytes, StandardCharsets.UTF_8);
   }
