@@ -208,19 +208,11 @@ final class Protocol {
 
   /**
    * An {@code ack} frame as WebSocket wire bytes (as {@link #wireMessage}), for an id that
-   * {@link #isPlain} and is at most 128 characters (the parser's limit), so the payload's length
-   * fits the header's one-byte or two-byte form.
+   * {@link #isPlain} (the parser caps ids at 128 characters).
    */
   static ByteBuf wireAck(ByteBufAllocator alloc, String plainId) {
     int payload = ACK_HEAD.length + plainId.length() + 2;
-    ByteBuf buf = alloc.buffer(payload + 4);
-    buf.writeByte(FIN_TEXT);
-    if (payload <= 125) {
-      buf.writeByte(payload);
-    } else {
-      buf.writeByte(126);
-      buf.writeShort(payload);
-    }
+    ByteBuf buf = textFrame(alloc, payload);
     buf.writeBytes(ACK_HEAD);
     buf.writeCharSequence(plainId, StandardCharsets.US_ASCII);
     buf.writeByte('"').writeByte('}');
@@ -233,6 +225,16 @@ final class Protocol {
    */
   static ByteBuf wireText(ByteBufAllocator alloc, String text) {
     int payload = ByteBufUtil.utf8Bytes(text);
+    ByteBuf buf = textFrame(alloc, payload);
+    ByteBufUtil.reserveAndWriteUtf8(buf, text, payload);
+    return buf;
+  }
+
+  /**
+   * A buffer sized for a server text frame of {@code payload} bytes, holding its header: unmasked,
+   * final, text (RFC 6455 section 5.2), the length in the shortest of its three forms.
+   */
+  private static ByteBuf textFrame(ByteBufAllocator alloc, int payload) {
     int header = payload <= 125 ? 2 : payload <= 0xFFFF ? 4 : 10;
     ByteBuf buf = alloc.buffer(header + payload);
     buf.writeByte(FIN_TEXT);
@@ -245,7 +247,6 @@ final class Protocol {
       buf.writeByte(127);
       buf.writeLong(payload);
     }
-    ByteBufUtil.reserveAndWriteUtf8(buf, text, payload);
     return buf;
   }
 
@@ -266,19 +267,7 @@ final class Protocol {
    */
   static ByteBuf wireMessage(ByteBufAllocator alloc, byte[] prefix, long seq) {
     int digits = digits(seq);
-    int payload = prefix.length + digits + 1;
-    int header = payload <= 125 ? 2 : payload <= 0xFFFF ? 4 : 10;
-    ByteBuf buf = alloc.buffer(header + payload);
-    buf.writeByte(FIN_TEXT);
-    if (payload <= 125) {
-      buf.writeByte(payload);
-    } else if (payload <= 0xFFFF) {
-      buf.writeByte(126);
-      buf.writeShort(payload);
-    } else {
-      buf.writeByte(127);
-      buf.writeLong(payload);
-    }
+    ByteBuf buf = textFrame(alloc, prefix.length + digits + 1);
     buf.writeBytes(prefix);
     writeDigits(buf, seq, digits);
     buf.writeByte('}');
