@@ -30,7 +30,8 @@ public final class InMemoryRegistryImpl implements ConnectionRegistry {
       return DONE;
     }
     byUser.compute(c.userId(), (user, conns) -> {
-      Map<String, String> m = conns == null ? new ConcurrentHashMap<>() : conns;
+      // Sized for one connection, the usual case: the default table of 16 costs ~56 B more per user.
+      Map<String, String> m = conns == null ? new ConcurrentHashMap<>(1) : conns;
       m.put(c.connectionId(), c.instanceId());
       return m;
     });
