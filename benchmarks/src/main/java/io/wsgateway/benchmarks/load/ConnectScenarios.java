@@ -65,9 +65,8 @@ final class ConnectScenarios {
    * compiling, and its first-time allocations would count as memory per connection. {@code concurrency}
    * should be the measured run's: a round of another shape (e.g. the client blocking on its permits
    * instead of waiting for the handshakes) leaves code that is deoptimised and compiled again in the
-   * measured run.
+   * measured run. Returns the seconds the round took.
    */
-  /** One warm-up round: every target connects, is welcomed and closes; returns the seconds it took. */
   private static double warmUp(BenchClient client, BenchClient.Target[] targets, int sources, int concurrency)
       throws Exception {
     int n = targets.length;
@@ -82,6 +81,10 @@ final class ConnectScenarios {
     LoadTool.closeAll(conns);
     LoadTool.await(t.allClosed, 60_000);
     return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private static String millis(long nanos) {
+    return nanos < 0 ? "n/a" : nanos / 1_000_000L + " ms";
   }
 
   /** The warm-up round's targets (users {@code warm-*}), minted once and reused by every round. */
@@ -207,20 +210,23 @@ final class ConnectScenarios {
     long jitQuietNanos = args.integer("warmup-jit-ms", 20) * 1_000_000L;
     long self = ProcessHandle.current().pid();
     boolean steady = false;
+    boolean measured = false;
     int rounds = 0;
     while (rounds < maxRounds && !(steady && rounds >= minRounds)) {
       long gatewayJit = ProcStats.jitCpuNanos(pid);
       long toolJit = ProcStats.jitCpuNanos(self);
       double seconds = warmUp(client, warm, sources, concurrency);
       rounds++;
-      long gatewayJitMs = gatewayJit < 0 ? -1 : (ProcStats.jitCpuNanos(pid) - gatewayJit) / 1_000_000L;
-      long toolJitMs = toolJit < 0 ? -1 : (ProcStats.jitCpuNanos(self) - toolJit) / 1_000_000L;
+      long gatewayJitNanos = gatewayJit < 0 ? -1 : ProcStats.jitCpuNanos(pid) - gatewayJit;
+      long toolJitNanos = toolJit < 0 ? -1 : ProcStats.jitCpuNanos(self) - toolJit;
       System.out.printf(Locale.ROOT, "warmup round %d: %d connections opened and closed in %.1f s; JIT CPU gateway %s,"
-          + " tool %s%n", rounds, warm.length, seconds, gatewayJitMs < 0 ? "n/a" : gatewayJitMs + " ms", toolJitMs < 0 ? "n/a" : toolJitMs + " ms");
+          + " tool %s%n", rounds, warm.length, seconds, millis(gatewayJitNanos), millis(toolJitNanos));
       // Without a /proc reading (no --pid, or not Linux) the minimum count is all there is.
-      steady = gatewayJitMs * 1_000_000L <= jitQuietNanos && toolJitMs * 1_000_000L <= jitQuietNanos;
+      measured = gatewayJitNanos >= 0 && toolJitNanos >= 0;
+      steady = gatewayJitNanos <= jitQuietNanos && toolJitNanos <= jitQuietNanos;
     }
-    System.out.printf(Locale.ROOT, "warmup: %s after %d rounds%n", steady ? "JIT quiet" : "JIT still busy (--warmup-max-rounds reached)", rounds);
+    System.out.printf(Locale.ROOT, "warmup: %s after %d rounds%n", !measured ? "no JIT reading (no --pid?)"
+        : steady ? "JIT quiet" : "JIT still busy (--warmup-max-rounds reached)", rounds);
     settle(pid, args.integer("settle", 10) * 1000L);
     Tracker t = new Tracker(n);
     AtomicInteger failures = t.failures;
