@@ -273,12 +273,7 @@ public final class BareRouter implements AutoCloseable {
         // The ack, if the send asked for one (the id is a string, as the load tool sends it).
         int id = Frames.indexOf(in, ID);
         if (id >= 0 && id < to) {
-          int idStart = id + ID.length;
-          int idEnd = in.indexOf(idStart, to, (byte) '"');
-          ByteBuf ack = ctx.alloc().buffer(ACK_HEAD.length + ACK_TAIL.length + idEnd - idStart);
-          ack.writeBytes(ACK_HEAD).writeBytes(in, idStart, idEnd - idStart).writeBytes(ACK_TAIL);
-          ctx.write(new TextWebSocketFrame(ack), ctx.voidPromise());
-          markDirty(d, ctx.channel());
+          ack(ctx, in, id, to, d);
         }
       } finally {
         ReferenceCountUtil.release(frame);
@@ -293,13 +288,18 @@ public final class BareRouter implements AutoCloseable {
       topics.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(ctx.channel());
       int id = Frames.indexOf(in, ID);
       if (id >= 0) {
-        int idStart = id + ID.length;
-        int idEnd = in.indexOf(idStart, in.writerIndex(), (byte) '"');
-        ByteBuf ack = ctx.alloc().buffer(ACK_HEAD.length + ACK_TAIL.length + idEnd - idStart);
-        ack.writeBytes(ACK_HEAD).writeBytes(in, idStart, idEnd - idStart).writeBytes(ACK_TAIL);
-        ctx.write(new TextWebSocketFrame(ack), ctx.voidPromise());
-        markDirty(dirty.get(), ctx.channel());
+        ack(ctx, in, id, in.writerIndex(), dirty.get());
       }
+    }
+
+    /** Acks the frame whose string {@code "id":"} key is at {@code id}; the value ends before {@code limit}. */
+    private void ack(ChannelHandlerContext ctx, ByteBuf in, int id, int limit, List<Channel> d) {
+      int idStart = id + ID.length;
+      int idEnd = in.indexOf(idStart, limit, (byte) '"');
+      ByteBuf ack = ctx.alloc().buffer(ACK_HEAD.length + ACK_TAIL.length + idEnd - idStart);
+      ack.writeBytes(ACK_HEAD).writeBytes(in, idStart, idEnd - idStart).writeBytes(ACK_TAIL);
+      ctx.write(new TextWebSocketFrame(ack), ctx.voidPromise());
+      markDirty(d, ctx.channel());
     }
 
     /** One frame for all subscribers: encoded once, a retained duplicate written and flushed to each. */

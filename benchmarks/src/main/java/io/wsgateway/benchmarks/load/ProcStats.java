@@ -46,14 +46,18 @@ final class ProcStats {
       return -1;
     }
     try {
-      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      long ticks = (withUser ? Long.parseLong(f[11]) : 0) + Long.parseLong(f[12]);
-      return ticks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
+      return ticks(Path.of("/proc/" + pid + "/stat"), withUser) * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
     } catch (IOException | RuntimeException e) {
       return -1;
     }
+  }
+
+  /** stime, plus utime if {@code withUser}, in clock ticks, from a process's or thread's stat file. */
+  private static long ticks(Path stat, boolean withUser) throws IOException {
+    String text = Files.readString(stat);
+    // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+    String[] f = text.substring(text.lastIndexOf(')') + 2).split(" ");
+    return (withUser ? Long.parseLong(f[11]) : 0) + Long.parseLong(f[12]);
   }
 
   /**
@@ -73,9 +77,7 @@ final class ProcStats {
           if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) {
             continue;
           }
-          String stat = Files.readString(task.resolve("stat"));
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          ticks += ticks(task.resolve("stat"), true);
         } catch (IOException | RuntimeException e) {
           // The thread ended between the listing and the read: it compiles nothing more.
         }

@@ -662,18 +662,21 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       if (closing) {
         return;
       }
-      Object frame;
       if (wireFrames) {
-        frame = Protocol.wireText(ctx.alloc(), text);
+        writeOut(Protocol.wireText(ctx.alloc(), text), type);
       } else {
         ByteBuf buf = ctx.alloc().buffer(text.length() + 16);
         buf.writeCharSequence(text, StandardCharsets.UTF_8);
-        frame = new TextWebSocketFrame(buf);
+        writeOut(new TextWebSocketFrame(buf), type);
       }
-      channel.write(frame, channel.voidPromise());
-      gateway.listener().onMessageOut(this, type);
-      scheduleFlush();
     });
+  }
+
+  /** Queues a server frame built here (on the event loop, not closing); the flush follows this pass. */
+  private void writeOut(Object frame, String type) {
+    channel.write(frame, channel.voidPromise());
+    gateway.listener().onMessageOut(this, type);
+    scheduleFlush();
   }
 
   private void onEventLoop(Runnable task) {
@@ -931,9 +934,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       if (wireFrames && Protocol.isPlain(frameId) && channel.eventLoop().inEventLoop()) {
         // The usual ack (a plain id, answered on the loop): straight to wire bytes, one buffer.
         if (!closing) {
-          channel.write(Protocol.wireAck(ctx.alloc(), frameId), channel.voidPromise());
-          gateway.listener().onMessageOut(this, "ack");
-          scheduleFlush();
+          writeOut(Protocol.wireAck(ctx.alloc(), frameId), "ack");
         }
       } else {
         writeText(Protocol.ack(frameId), "ack");

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Whatever breaks the chain (the connection dropped, tracking not yet re-enabled after a
  * reconnect, a {@code null} invalidation after FLUSHALL) clears everything and bumps the generation,
  * so no read issued before it is cached after it. The cache never answers while tracking is off.
- * Bounded: past {@code maxEntries} an arbitrary entry makes room.
+ * Bounded: at {@code maxEntries} a sixteenth of the entries, arbitrary ones, make room.
  */
 final class NearCache implements PushListener {
 
@@ -74,13 +74,24 @@ final class NearCache implements PushListener {
       return null;
     }
     if (entries.size() >= maxEntries) {
-      Iterator<String> any = entries.keySet().iterator();
-      if (any.hasNext()) {
-        entries.remove(any.next());
-      }
+      evictSome();
     }
     Pending pending = new Pending(generation.get());
     return entries.putIfAbsent(key, pending) == null ? pending : null;
+  }
+
+  /**
+   * Frees a sixteenth of the bound in one pass. An iterator starts at the front of the table, past
+   * the bins earlier evictions emptied: one entry per miss would walk that stretch on every miss of
+   * a full cache, a batch walks it once per many.
+   */
+  private void evictSome() {
+    int toFree = Math.max(1, maxEntries / 16);
+    Iterator<String> it = entries.keySet().iterator();
+    while (toFree-- > 0 && it.hasNext()) {
+      it.next();
+      it.remove();
+    }
   }
 
   /** The reply of {@code pending}'s read: cached unless invalidated meanwhile. */
