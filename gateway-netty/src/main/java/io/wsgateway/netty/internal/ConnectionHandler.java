@@ -103,6 +103,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private java.util.ArrayDeque<Pending> forwardedEarly;
   /** Recent message ids, with a recovery store only (see {@link RecentIds}); allocated on first use. */
   private RecentIds recentIds;
+  /** This connection's sends leave in the order the client sent them; created on the first send. */
+  private SendOrder sendOrder;
   private long lastReadNanos;
   private double rateTokens;
   private long rateRefilledNanos;
@@ -823,7 +825,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       reply(f.id(), new GatewayException(ErrorCodes.NOT_AUTHORIZED, "not authorized to send to " + f.to()));
       return;
     }
-    CompletionStage<Void> routed = gateway.routeToUser(f.to(), p.userId(), f.data());
+    if (sendOrder == null) {
+      sendOrder = new SendOrder();
+    }
+    CompletionStage<Void> routed = gateway.routeToUser(f.to(), p.userId(), f.data(), sendOrder);
     if (routed instanceof CompletableFuture<Void> done && done.isDone() && !done.isCompletedExceptionally()) {
       answer(f.id(), null); // delivered here already: no callback to allocate
     } else {

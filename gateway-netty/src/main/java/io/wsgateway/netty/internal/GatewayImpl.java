@@ -106,6 +106,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   private volatile GatewayState state = GatewayState.NEW;
   private CompletableFuture<DrainReport> drained;
+  /** The host's {@code sendToUser} calls leave in call order (see {@link SendOrder}). */
+  private final SendOrder hostOrder = new SendOrder();
   /** Message frames written to clients, for drain reports. */
   private final LongAdder delivered = new LongAdder();
   private volatile BrokerEndpoint endpoint;
@@ -498,7 +500,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   @Override
   public CompletionStage<Void> sendToUser(String userId, String data) {
-    return routeToUser(userId, null, checkedPayload(data));
+    return routeToUser(userId, null, checkedPayload(data), hostOrder);
   }
 
   @Override
@@ -847,15 +849,16 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * Routes a direct message: local connections get it at once; the registry names the other
    * instances, and the broker carries one envelope to each.
    */
-  CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data) {
-    return routeToUser(toUser, fromUser, data, Ids.random());
+  CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data, SendOrder order) {
+    return routeToUser(toUser, fromUser, data, Ids.random(), order);
   }
 
   /**
    * As above, with the message id given: a backend's id survives an ingress redelivery, so a resumed
    * session that gets the message twice keeps one copy.
    */
-  CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data, String messageId) {
+  CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data, String messageId,
+      SendOrder order) {
     if (state == GatewayState.STOPPED) {
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
@@ -871,41 +874,65 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       }
       return DONE;
     }
-    return lookup.handle((instances, error) -> {
-      if (error != null) {
-        Throwable cause = unwrap(error);
-        String detail = local > 0 ? " (delivered to " + local + " local connection(s))" : "";
-        throw new GatewayException(ErrorCodes.REGISTRY_UNAVAILABLE, "registry lookup failed" + detail, cause);
+    CompletableFuture<Void> routed = new CompletableFuture<>();
+    java.util.function.BiConsumer<Set<String>, Throwable> dispatch = (instances, error) -> {
+      CompletableFuture<Void> sent;
+      try {
+        sent = dispatch(toUser, fromUser, data, messageId, local, kept, prefix, instances, error);
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
       }
-      return instances;
-    }).thenCompose(instances -> {
-      if (log.isDebugEnabled()) {
-        log.debug("route {} {} to {}: {} local, instances {}", messageId, new String(data, java.nio.charset.StandardCharsets.UTF_8),
-            toUser, local, instances);
-      }
-      List<CompletableFuture<Boolean>> sends = new ArrayList<>(instances.size());
-      for (String instance : instances) {
-        if (!instance.equals(instanceId)) {
-          Envelope envelope = Envelope.toUser(messageId, toUser, fromUser, data, instanceId);
-          sends.add(sendToInstance(instance, envelope));
+      sent.whenComplete((v, e) -> {
+        if (e == null) {
+          routed.complete(null);
+        } else {
+          routed.completeExceptionally(unwrap(e));
         }
-      }
-      if (kept != null) {
-        // With recovery, an ack means the local copies are in the store, as remote ones are confirmed.
-        kept.addAll(sends);
-      }
-      CompletableFuture<?>[] all = kept != null ? kept.toArray(new CompletableFuture<?>[0])
-          : sends.toArray(new CompletableFuture<?>[0]);
-      return CompletableFuture.allOf(all).thenCompose(v -> {
-        boolean reached = local > 0 || sends.stream().anyMatch(CompletableFuture::join);
-        return reached ? CompletableFuture.completedFuture(Boolean.TRUE)
-            : deliverToStoredSessions(toUser, messageId, prefix);
-      }).thenApply(reached -> {
-        if (!reached) {
-          throw new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline");
-        }
-        return null;
       });
+    };
+    if (order != null) {
+      order.then(lookup.toCompletableFuture(), dispatch);
+    } else {
+      lookup.whenComplete(dispatch);
+    }
+    return routed;
+  }
+
+  /** The second step of {@link #routeToUser}: once the lookup answered, in the source's order. */
+  private CompletableFuture<Void> dispatch(String toUser, String fromUser, byte[] data, String messageId, int local,
+      List<CompletableFuture<?>> kept, byte[] prefix, Set<String> instances, Throwable error) {
+    if (error != null) {
+      Throwable cause = unwrap(error);
+      String detail = local > 0 ? " (delivered to " + local + " local connection(s))" : "";
+      return CompletableFuture.failedFuture(
+          new GatewayException(ErrorCodes.REGISTRY_UNAVAILABLE, "registry lookup failed" + detail, cause));
+    }
+    if (log.isDebugEnabled()) {
+      log.debug("route {} {} to {}: {} local, instances {}", messageId, new String(data, java.nio.charset.StandardCharsets.UTF_8),
+          toUser, local, instances);
+    }
+    List<CompletableFuture<Boolean>> sends = new ArrayList<>(instances.size());
+    for (String instance : instances) {
+      if (!instance.equals(instanceId)) {
+        Envelope envelope = Envelope.toUser(messageId, toUser, fromUser, data, instanceId);
+        sends.add(sendToInstance(instance, envelope));
+      }
+    }
+    if (kept != null) {
+      // With recovery, an ack means the local copies are in the store, as remote ones are confirmed.
+      kept.addAll(sends);
+    }
+    CompletableFuture<?>[] all = kept != null ? kept.toArray(new CompletableFuture<?>[0])
+        : sends.toArray(new CompletableFuture<?>[0]);
+    return CompletableFuture.allOf(all).thenCompose(v -> {
+      boolean reached = local > 0 || sends.stream().anyMatch(CompletableFuture::join);
+      return reached ? CompletableFuture.completedFuture(Boolean.TRUE)
+          : deliverToStoredSessions(toUser, messageId, prefix);
+    }).thenApply(reached -> {
+      if (!reached) {
+        throw new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline");
+      }
+      return null;
     });
   }
 
@@ -1222,7 +1249,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
           new BrokerException(BrokerException.Reason.UNAVAILABLE, "gateway " + instanceId + " is " + state));
     }
     CompletionStage<Void> routed = envelope.kind() == Envelope.Kind.USER
-        ? routeToUser(envelope.target(), envelope.from(), envelope.data(), envelope.id())
+        ? routeToUser(envelope.target(), envelope.from(), envelope.data(), envelope.id(), null)
         : publish(envelope.target(), envelope.from(), envelope.data());
     return routed.handle((v, e) -> {
       if (e == null) {
