@@ -129,6 +129,50 @@ class RabbitBrokerTest {
   }
 
   @Nested
+  @DisplayName("an envelope the codec cannot carry")
+  class Unencodable {
+
+    @Test
+    @DisplayName("fails only its own stage, at once, returns its permit, and the envelopes batched around it arrive")
+    void failsAloneAndReturnsItsPermit() {
+      // A small permit budget: permits lost to the bad envelopes would soon refuse every send.
+      Instance a = attach(rabbit.options().maxPendingPublishes(20).build());
+      Instance b = attach();
+      String huge = "x".repeat(70_000);
+      List<String> good = new ArrayList<>();
+      for (int round = 0; round < 40; round++) {
+        List<CompletableFuture<Void>> goodStages = new ArrayList<>();
+        List<CompletableFuture<Void>> badStages = new ArrayList<>();
+        // Sent back to back, so the bad one is batched with the good ones around it.
+        for (int i = 0; i < 3; i++) {
+          String id = "g-" + round + "-" + i;
+          good.add(id);
+          goodStages.add(a.endpoint().sendToInstance(b.id(), envelope(id)).toCompletableFuture());
+          badStages.add(a.endpoint().sendToInstance(b.id(), Envelope.toUser("bad-" + round + "-" + i, "u1", huge,
+              "{}".getBytes(StandardCharsets.UTF_8), null)).toCompletableFuture());
+          badStages.add(a.endpoint().sendToInstance(b.id(), Envelope.toUser(huge, "u1", null,
+              "{}".getBytes(StandardCharsets.UTF_8), null)).toCompletableFuture());
+        }
+        for (CompletableFuture<Void> bad : badStages) {
+          Throwable failure = Await.failure(TIMEOUT, "a send of an envelope with a 70,000-byte field", bad);
+          assertInstanceOf(IllegalArgumentException.class, failure);
+          assertTrue(failure.getMessage().contains("(expected: at most 65535 bytes"), failure.getMessage());
+        }
+        for (CompletableFuture<Void> stage : goodStages) {
+          Await.success(TIMEOUT, "a good send in round " + round, stage);
+        }
+      }
+      awaitDeliveredIds(b, good);
+      assertEquals(good, b.handler().ids(), "the good envelopes, exactly once and in order");
+    }
+
+    private void awaitDeliveredIds(Instance to, List<String> ids) {
+      Await.until(TIMEOUT, to.id() + " to receive " + ids.size() + " envelopes", () -> to.handler().count(),
+          c -> c >= ids.size());
+    }
+  }
+
+  @Nested
   @DisplayName("NO_ROUTE")
   class NoRoute {
 
@@ -223,6 +267,83 @@ class RabbitBrokerTest {
           () -> messageCount(channel, rabbit.prefix + ".ingress"), c -> c == 0);
       assertEquals(1, a.handler().ingress().size());
       channel.close();
+    }
+
+    @Test
+    @DisplayName("a poison message (a from or id over 65,535 bytes, an over-long to, a body over ingressMaxMessageBytes) is dead-lettered with its reason; the publisher and every other message are untouched")
+    void poisonDeadLettered() throws Exception {
+      // The handler routes each message through its own endpoint, as the gateway does. Permits for
+      // what is in flight here at once, and no more: a permit lost to a poison message shows below.
+      MessageBroker broker = RabbitBroker.create(rabbit.options().maxPendingPublishes(100).ingressMaxMessageBytes(200_000).build());
+      brokers.add(broker);
+      String id = "poison-" + ids.incrementAndGet();
+      Routing routing = new Routing();
+      BrokerEndpoint endpoint = Await.success(TIMEOUT, "attach", broker.attach(id, routing));
+      routing.route(endpoint, id);
+      Channel channel = rabbit.newChannel();
+      String huge = "x".repeat(70_000);
+      List<String> poison = List.of(
+          "{\"to\":\"u\",\"from\":\"" + huge + "\",\"data\":1}",
+          "{\"to\":\"u\",\"id\":\"" + huge + "\",\"data\":1}",
+          "{\"to\":\"" + "u".repeat(256) + "\",\"data\":1}",
+          "{\"to\":\"u\",\"data\":\"" + "y".repeat(200_001) + "\"}");
+      List<String> good = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        publishIngress(channel, poison.get(i % poison.size()));
+        good.add("good-" + i);
+        publishIngress(channel, "{\"to\":\"u\",\"id\":\"good-" + i + "\",\"data\":" + i + "}");
+      }
+      Await.until(TIMEOUT, "every good message routed", () -> routing.routed, r -> r.containsAll(good));
+      String dlq = rabbit.prefix + ".ingress.dlq";
+      Await.until(TIMEOUT, "30 poison messages in " + dlq, () -> messageCount(channel, dlq), c -> c == 30);
+      assertEquals(List.of(), routing.failed, "no routed message failed");
+      for (Envelope e : routing.seen) {
+        assertTrue(e.id().startsWith("good-"), "the handler never sees a poison message: " + e);
+      }
+      GetResponse dead = channel.basicGet(dlq, true);
+      assertEquals("ingress body: \"from\" is 70000 bytes (expected: 1..255 bytes of UTF-8)",
+          String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-error")));
+      assertEquals(rabbit.prefix + ".ingress", String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-queue")));
+      assertTrue(new String(dead.getBody(), StandardCharsets.UTF_8).startsWith("{\"to\":\"u\",\"from\":\"xxx"), "the body as published");
+      // The publisher still takes sends: a burst of 100 (the whole permit budget) succeeds.
+      List<CompletableFuture<Void>> after = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        after.add(endpoint.sendToInstance(id, envelope("after-" + i)).toCompletableFuture());
+      }
+      Await.success(TIMEOUT, "100 sends after the poison", CompletableFuture.allOf(after.toArray(new CompletableFuture<?>[0])));
+      channel.close();
+    }
+
+    /** Routes each ingress envelope through the endpoint to its own inbox, as a gateway would. */
+    final class Routing implements io.wsgateway.broker.EnvelopeHandler {
+      final List<Envelope> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      final List<String> routed = new java.util.concurrent.CopyOnWriteArrayList<>();
+      final List<String> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+      private volatile BrokerEndpoint endpoint;
+      private volatile String self;
+
+      void route(BrokerEndpoint endpoint, String self) {
+        this.endpoint = endpoint;
+        this.self = self;
+      }
+
+      @Override
+      public void onEnvelope(Envelope envelope) {}
+
+      @Override
+      public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+        seen.add(envelope);
+        if (endpoint == null) {
+          return CompletableFuture.failedFuture(new BrokerException(BrokerException.Reason.UNAVAILABLE, "starting"));
+        }
+        return endpoint.sendToInstance(self, envelope).whenComplete((v, e) -> {
+          if (e == null) {
+            routed.add(envelope.id());
+          } else {
+            failed.add(envelope.id() + ": " + e);
+          }
+        });
+      }
     }
 
     private long messageCount(Channel channel, String queue) {

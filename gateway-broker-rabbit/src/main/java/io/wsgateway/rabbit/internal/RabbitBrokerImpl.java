@@ -33,7 +33,7 @@ public final class RabbitBrokerImpl implements MessageBroker {
 
   private final RabbitBrokerOptions options;
   private final Topology topology;
-  private final IngressMessages ingress = new IngressMessages();
+  private final IngressMessages ingress;
   // Concurrent because attach, an endpoint's close and the broker's close may run on different threads.
   private final Map<String, RabbitEndpoint> endpoints = new ConcurrentHashMap<>();
   private volatile boolean closed;
@@ -41,6 +41,7 @@ public final class RabbitBrokerImpl implements MessageBroker {
   public RabbitBrokerImpl(RabbitBrokerOptions options) {
     this.options = options;
     this.topology = new Topology(options.exchangePrefix());
+    this.ingress = new IngressMessages(options.ingressMaxMessageBytes());
     log.debug("RabbitMQ broker created: {}", options);
   }
 

@@ -186,6 +186,10 @@ final class RabbitEndpoint implements BrokerEndpoint {
     ingressArgs.put("x-queue-type", options.ingressQueueType().name().toLowerCase(java.util.Locale.ROOT));
     channel.queueDeclare(topology.ingressQueue, true, false, false, ingressArgs);
     channel.queueBind(topology.ingressQueue, topology.ingressExchange, "");
+    Map<String, Object> deadLetterArgs = new HashMap<>();
+    deadLetterArgs.put("x-max-length", options.deadLetterMaxMessages());
+    deadLetterArgs.put("x-max-length-bytes", options.deadLetterMaxBytes());
+    channel.queueDeclare(topology.ingressDeadLetterQueue, true, false, false, deadLetterArgs);
     channel.queueDeclare(topology.orphansQueue, true, false, false,
         Map.of("x-message-ttl", (int) Math.min(Integer.MAX_VALUE, options.orphanRetention().toMillis())));
     Map<String, Object> inboxArgs = new HashMap<>();
@@ -329,8 +333,21 @@ final class RabbitEndpoint implements BrokerEndpoint {
   // ---------------------------------------------------------------- publishing (io thread)
 
   private CompletionStage<Void> submit(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers) {
+    return submit(dest, envelope, raw, headers, null);
+  }
+
+  private CompletionStage<Void> submit(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers,
+      AMQP.BasicProperties copyOf) {
     if (closing.get()) {
       return CompletableFuture.failedFuture(closedException());
+    }
+    if (envelope != null) {
+      try {
+        // Refused here, alone: once batched, an envelope the codec cannot carry would fail its batch.
+        EnvelopeCodec.checkEncodable(envelope);
+      } catch (IllegalArgumentException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
     if (pending.incrementAndGet() > options.maxPendingPublishes()) {
       pending.decrementAndGet();
@@ -339,7 +356,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
           : new BrokerException(Reason.UNAVAILABLE, "RabbitMQ unreachable and the outage buffer is full ("
               + options.maxPendingPublishes() + " envelopes)"));
     }
-    Pending p = new Pending(dest, envelope, raw, headers, System.nanoTime() + timeoutNanos);
+    Pending p = new Pending(dest, envelope, raw, headers, copyOf, System.nanoTime() + timeoutNanos);
     submissions.add(p);
     if (drainScheduled.compareAndSet(false, true) && !runOnIo(this::drain)) {
       failSubmissions();
@@ -422,7 +439,14 @@ final class RabbitEndpoint implements BrokerEndpoint {
     if (dest.raw) {
       Pending only = chunk.get(0);
       body = only.raw;
-      if (dest.exchange.equals(topology.inboxExchange)) {
+      if (only.copyOf != null) {
+        // Our message id (returns are matched by it); the original's, if any, in a header.
+        Map<String, Object> headers = new HashMap<>(only.headers);
+        if (only.copyOf.getMessageId() != null) {
+          headers.putIfAbsent(ORIGINAL_MESSAGE_ID_HEADER, only.copyOf.getMessageId());
+        }
+        props = only.copyOf.builder().messageId(messageId).headers(headers);
+      } else if (dest.exchange.equals(topology.inboxExchange)) {
         // A batch sent back to a live instance that fell behind (see OrphanConsumer).
         props.contentType(BATCH_CONTENT_TYPE).headers(only.headers).deliveryMode(TRANSIENT);
       } else {
@@ -433,12 +457,25 @@ final class RabbitEndpoint implements BrokerEndpoint {
       for (Pending p : chunk) {
         envelopes.add(p.envelope);
       }
-      body = EnvelopeCodec.encode(envelopes);
+      try {
+        body = EnvelopeCodec.encode(envelopes);
+      } catch (RuntimeException e) {
+        // Unreachable while submit checks every envelope; if it ever happens, fail this chunk's stages
+        // (returning their permits) rather than lose them on this thread.
+        log.error("instance {}: could not encode a batch of {} envelope(s)", instanceId, chunk.size(), e);
+        failAll(chunk, e);
+        return true;
+      }
       // Transient: inboxes are not durable, and an envelope outliving an outage would be stale anyway.
       props.contentType(BATCH_CONTENT_TYPE).deliveryMode(TRANSIENT);
     }
     try {
       publisher.basicPublish(dest.exchange, dest.routingKey, dest.mandatory, props.build(), body);
+    } catch (IllegalArgumentException e) {
+      // Refused by the client before sending (not a connection problem): fail this chunk alone.
+      log.warn("instance {}: publish to {} refused by the client: {}", instanceId, dest, e.toString());
+      failAll(chunk, e);
+      return true;
     } catch (IOException | AlreadyClosedException e) {
       // Not sent: keep the chunk at the head of its queue, in order, for after recovery.
       log.debug("instance {}: publish failed, buffering until recovery", instanceId, e);
@@ -790,8 +827,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       try {
         envelope = broker.ingress().parse(body);
       } catch (IllegalArgumentException e) {
-        log.warn("instance {}: rejecting malformed ingress message: {}; body: {}", instanceId, e.getMessage(), preview(body));
-        getChannel().basicReject(delivery.getDeliveryTag(), false);
+        deadLetter(getChannel(), delivery.getDeliveryTag(), props, body, topology.ingressQueue, e.getMessage());
         return;
       }
       java.util.concurrent.CompletionStage<Void> routed;
@@ -954,6 +990,47 @@ final class RabbitEndpoint implements BrokerEndpoint {
     }
   }
 
+  /** Header of a copied message: the message id it was published with. */
+  static final String ORIGINAL_MESSAGE_ID_HEADER = "x-wsgateway-message-id";
+  /** Header of a dead-lettered ingress message: why it could not be routed. */
+  static final String ERROR_HEADER = "x-wsgateway-error";
+  /** Header of a dead-lettered ingress message: the queue it was taken from. */
+  static final String QUEUE_HEADER = "x-wsgateway-queue";
+
+  /**
+   * Moves a message that cannot be routed to the ingress dead-letter queue, as published, with the
+   * reason in a header; acknowledges it once the copy is confirmed. If the copy fails, the message is
+   * rejected without requeue (a queue with a dead-letter exchange moves it there itself): it must not
+   * come back and block what follows it.
+   */
+  void deadLetter(Channel channel, long deliveryTag, AMQP.BasicProperties props, byte[] body, String queue, String reason) {
+    log.warn("instance {}: ingress message from {} dead-lettered to {}: {}; body: {}", instanceId, queue,
+        topology.ingressDeadLetterQueue, reason, preview(body));
+    Map<String, Object> headers = new HashMap<>(props.getHeaders() == null ? Map.of() : props.getHeaders());
+    headers.put(ERROR_HEADER, reason.length() > 1_000 ? reason.substring(0, 1_000) + "..." : reason);
+    headers.put(QUEUE_HEADER, queue);
+    submitCopy(topology.ingressDeadLetterQueue, props, body, headers).whenComplete((v, e) -> {
+      try {
+        if (e == null) {
+          channel.basicAck(deliveryTag, false);
+        } else {
+          log.warn("instance {}: could not dead-letter an ingress message ({}); rejecting it", instanceId, e.toString());
+          channel.basicReject(deliveryTag, false);
+        }
+      } catch (IOException | AlreadyClosedException closed) {
+        log.debug("instance {}: could not settle a dead-lettered message: {}", instanceId, closed.toString());
+      }
+    });
+  }
+
+  /**
+   * Publishes a copy of a consumed message to {@code queue} (through the default exchange, mandatory,
+   * with its properties and {@code headers}); completes on the confirm.
+   */
+  CompletionStage<Void> submitCopy(String queue, AMQP.BasicProperties props, byte[] body, Map<String, Object> headers) {
+    return submit(new Dest("", queue, true, true), null, body, headers, props);
+  }
+
   private static String preview(byte[] body) {
     String text = new String(body, 0, Math.min(body.length, 200), StandardCharsets.UTF_8);
     return body.length > 200 ? text + "... (" + body.length + " bytes)" : text;
@@ -970,15 +1047,19 @@ final class RabbitEndpoint implements BrokerEndpoint {
     final Envelope envelope;
     final byte[] raw;
     final Map<String, Object> headers;
+    /** For a copy of a consumed message: its properties, kept but for the message id. */
+    final AMQP.BasicProperties copyOf;
     final long deadline;
     final int size;
     final CompletableFuture<Void> future = new CompletableFuture<>();
 
-    Pending(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers, long deadline) {
+    Pending(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers, AMQP.BasicProperties copyOf,
+        long deadline) {
       this.dest = dest;
       this.envelope = envelope;
       this.raw = raw;
       this.headers = headers;
+      this.copyOf = copyOf;
       this.deadline = deadline;
       this.size = envelope != null
           ? envelope.data().length + 2 * (envelope.id().length() + envelope.target().length()) + 32

@@ -18,6 +18,8 @@ final class Topology {
   /** Where inboxes dead-letter what waited too long: shared by all instances, like ingress. */
   final String orphansQueue;
   final String upstreamExchange;
+  /** Where ingress messages that cannot be routed go, with the reason in a header. */
+  final String ingressDeadLetterQueue;
   private final String inboxQueuePrefix;
 
   Topology(String prefix) {
@@ -28,6 +30,7 @@ final class Topology {
     this.ingressQueue = prefix + ".ingress";
     this.orphansQueue = prefix + ".orphans";
     this.upstreamExchange = prefix + ".upstream";
+    this.ingressDeadLetterQueue = prefix + ".ingress.dlq";
   }
 
   /** The inbox queue of {@code instanceId}; it is bound to the inbox exchange with the id as key. */
