@@ -129,6 +129,44 @@ class RabbitBrokerTest {
   }
 
   @Nested
+  @DisplayName("the pending-publish byte bound")
+  class ByteBound {
+
+    @Test
+    @DisplayName("a burst of large envelopes beyond maxPendingPublishBytes fails at once with OVERLOADED, though under the count bound; the bytes come back once confirmed")
+    void largeEnvelopesAreBoundedByBytes() {
+      Instance a = attach(rabbit.options().maxPendingPublishes(10_000).maxPendingPublishBytes(1024 * 1024).build());
+      Instance b = attach();
+      byte[] data = ("\"" + "x".repeat(64 * 1024 - 2) + "\"").getBytes(StandardCharsets.UTF_8);
+      List<CompletableFuture<Void>> stages = new ArrayList<>();
+      int refusedAtOnce = 0;
+      for (int i = 0; i < 200; i++) {
+        CompletableFuture<Void> stage = a.endpoint().sendToInstance(b.id(),
+            Envelope.toUser("big-" + i, "u1", null, data, null)).toCompletableFuture();
+        if (stage.isCompletedExceptionally()) {
+          refusedAtOnce++;
+          Throwable failure = Await.failure(TIMEOUT, "send " + i, stage);
+          assertEquals(BrokerException.Reason.OVERLOADED, reasonOf(failure));
+          assertTrue(failure.getMessage().startsWith("more than 1048576 bytes of envelopes unconfirmed"), failure.getMessage());
+        }
+        stages.add(stage);
+      }
+      // 200 x 64 KiB is 12.5 MiB: far more than 1 MiB can be unconfirmed while the loop runs.
+      assertTrue(refusedAtOnce > 0, "no send of 200 x 64 KiB was refused by a 1 MiB bound");
+      for (CompletableFuture<Void> stage : stages) {
+        Await.until(TIMEOUT, "every stage to settle", stage::isDone, d -> d);
+      }
+      // Every byte is returned: a send of almost the whole bound is accepted and confirmed.
+      byte[] most = ("\"" + "y".repeat(900 * 1024) + "\"").getBytes(StandardCharsets.UTF_8);
+      Await.success(TIMEOUT, "a 900 KiB send after the burst", a.endpoint().sendToInstance(b.id(),
+          Envelope.toUser("most", "u1", null, most, null)));
+      Throwable tooBig = Await.failure(TIMEOUT, "a send larger than the whole bound", a.endpoint().sendToInstance(b.id(),
+          Envelope.toUser("too-big", "u1", null, new byte[1024 * 1024 + 1], null)));
+      assertEquals(BrokerException.Reason.OVERLOADED, reasonOf(tooBig));
+    }
+  }
+
+  @Nested
   @DisplayName("an envelope the codec cannot carry")
   class Unencodable {
 

@@ -76,6 +76,8 @@ final class RabbitEndpoint implements BrokerEndpoint {
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   /** Envelopes accepted and not yet completed: what maxPendingPublishes bounds. */
   private final AtomicInteger pending = new AtomicInteger();
+  /** Their bytes ({@link Pending#size}): what maxPendingPublishBytes bounds. */
+  private final java.util.concurrent.atomic.AtomicLong pendingBytes = new java.util.concurrent.atomic.AtomicLong();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CompletableFuture<BrokerEndpoint> attached = new CompletableFuture<>();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -357,6 +359,15 @@ final class RabbitEndpoint implements BrokerEndpoint {
               + options.maxPendingPublishes() + " envelopes)"));
     }
     Pending p = new Pending(dest, envelope, raw, headers, copyOf, System.nanoTime() + timeoutNanos);
+    if (pendingBytes.addAndGet(p.size) > options.maxPendingPublishBytes()) {
+      pendingBytes.addAndGet(-p.size);
+      pending.decrementAndGet();
+      return CompletableFuture.failedFuture(connected
+          ? new BrokerException(Reason.OVERLOADED, "more than " + options.maxPendingPublishBytes()
+              + " bytes of envelopes unconfirmed")
+          : new BrokerException(Reason.UNAVAILABLE, "RabbitMQ unreachable and the outage buffer is full ("
+              + options.maxPendingPublishBytes() + " bytes)"));
+    }
     submissions.add(p);
     if (drainScheduled.compareAndSet(false, true) && !runOnIo(this::drain)) {
       failSubmissions();
@@ -638,13 +649,19 @@ final class RabbitEndpoint implements BrokerEndpoint {
   }
 
   private void complete(Pending p) {
-    pending.decrementAndGet();
+    release(p);
     p.future.complete(null);
   }
 
   private void fail(Pending p, Throwable cause) {
-    pending.decrementAndGet();
+    release(p);
     p.future.completeExceptionally(cause);
+  }
+
+  /** Returns {@code p}'s permits: its count and its bytes. Exactly once per accepted Pending. */
+  private void release(Pending p) {
+    pending.decrementAndGet();
+    pendingBytes.addAndGet(-p.size);
   }
 
   private void failAll(List<Pending> items, Throwable cause) {
@@ -1061,10 +1078,18 @@ final class RabbitEndpoint implements BrokerEndpoint {
       this.headers = headers;
       this.copyOf = copyOf;
       this.deadline = deadline;
-      this.size = envelope != null
-          ? envelope.data().length + 2 * (envelope.id().length() + envelope.target().length()) + 32
-          : raw.length;
+      this.size = envelope != null ? encodedSize(envelope) : raw.length;
     }
+  }
+
+  /** About the bytes {@code envelope} takes in a batch (and in memory): data, strings, framing. */
+  static int encodedSize(Envelope envelope) {
+    // Strings are counted as UTF-16 units, at most 3 bytes each once encoded: close enough for a
+    // bound, and cheaper than encoding twice. Their limits keep the sum far from overflow.
+    long strings = envelope.id().length() + envelope.target().length()
+        + (envelope.from() == null ? 0 : envelope.from().length())
+        + (envelope.origin() == null ? 0 : envelope.origin().length());
+    return (int) Math.min(Integer.MAX_VALUE, envelope.data().length + 2 * strings + 16);
   }
 
   /** The buffered and in-flight publishes of one destination. Confined to io. */
