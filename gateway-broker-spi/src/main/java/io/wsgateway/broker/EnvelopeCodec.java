@@ -143,8 +143,8 @@ public final class EnvelopeCodec {
         if (kind >= kinds.length) {
           throw new IllegalArgumentException("envelope kind: " + kind);
         }
-        String id = in.readUTF();
-        String target = in.readUTF();
+        String id = readString(in);
+        String target = readString(in);
         String from = readNullable(in);
         String origin = readNullable(in);
         int length = in.readInt();
@@ -177,6 +177,22 @@ public final class EnvelopeCodec {
   }
 
   private static String readNullable(DataInputStream in) throws IOException {
-    return in.readBoolean() ? in.readUTF() : null;
+    return in.readBoolean() ? readString(in) : null;
+  }
+
+  /**
+   * {@link DataInputStream#readUTF}, after checking that the bytes its length prefix declares are
+   * there: readUTF allocates twice the declared length (bytes and chars) before reading, so a corrupt
+   * prefix in a short body would otherwise cost 384 KiB.
+   */
+  private static String readString(DataInputStream in) throws IOException {
+    in.mark(2);
+    int length = in.readUnsignedShort();
+    if (length > in.available()) {
+      throw new IllegalArgumentException("envelope string length: " + length + " (expected: at most the "
+          + in.available() + " bytes that follow)");
+    }
+    in.reset();
+    return in.readUTF();
   }
 }

@@ -156,6 +156,18 @@ class EnvelopeCodecTest {
     }
 
     @Test
+    @DisplayName("rejects a string length beyond the body before allocating for it (found by fuzzing)")
+    void stringLengthBeyondBody() {
+      byte[] body = valid.clone();
+      // The id's 16-bit length prefix follows version, count and kind.
+      body[6] = (byte) 0xff;
+      body[7] = (byte) 0xff;
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body));
+      assertEquals("envelope string length: 65535 (expected: at most the " + (valid.length - 8) + " bytes that follow)",
+          e.getMessage());
+    }
+
+    @Test
     @DisplayName("rejects trailing bytes after the last envelope")
     void trailingBytes() {
       byte[] body = Arrays.copyOf(valid, valid.length + 1);

@@ -53,7 +53,9 @@ final class IngressMessages {
     JsonNode root;
     try {
       root = mapper.readTree(body);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
+      // RuntimeException too: a number Jackson cannot convert (an exponent of 80 digits, found by
+      // fuzzing) fails with a NumberFormatException, not a JsonProcessingException.
       throw new IllegalArgumentException("ingress body: not JSON (" + firstLine(e) + ")", e);
     }
     if (root == null || !root.isObject()) {
@@ -76,8 +78,8 @@ final class IngressMessages {
     byte[] payload;
     try {
       payload = mapper.writeValueAsBytes(data);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("ingress body: unserializable \"data\"", e);
+    } catch (JsonProcessingException | RuntimeException e) {
+      throw new IllegalArgumentException("ingress body: unserializable \"data\" (" + firstLine(e) + ")", e);
     }
     // Ingress is not routed by an instance yet: no origin.
     return to != null

@@ -86,6 +86,13 @@ class IngressMessagesTest {
   }
 
   @Test
+  @DisplayName("a number Jackson cannot convert is refused as not JSON, with the documented exception (found by fuzzing)")
+  void unconvertibleNumber() {
+    String message = rejection("{\"to\":\"u\",\"data\":1e" + "2".repeat(80) + "}");
+    assertTrue(message.startsWith("ingress body: not JSON ("), message);
+  }
+
+  @Test
   @DisplayName("numbers in data are kept exactly, and stay JSON: 1e400 does not become Infinity")
   void numbers() {
     assertEquals("[1E+400,0.1,123456789012345678901234567890]",
