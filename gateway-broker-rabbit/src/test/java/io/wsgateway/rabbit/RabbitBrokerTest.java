@@ -290,7 +290,7 @@ class RabbitBrokerTest {
     }
 
     @Test
-    @DisplayName("malformed bodies are rejected without requeue and never reach the handler; good ones still do")
+    @DisplayName("malformed bodies are dead-lettered, never requeued, and never reach the handler; good ones still do")
     void malformedRejected() throws Exception {
       Instance a = attach();
       Channel channel = rabbit.newChannel();
@@ -301,8 +301,9 @@ class RabbitBrokerTest {
       publishIngress(channel, "{\"to\":\"u\",\"id\":\"good\",\"data\":true}");
       List<Envelope> got = Await.until(TIMEOUT, "the good message", () -> a.handler().ingress(), l -> !l.isEmpty());
       assertEquals("good", got.get(0).id());
-      Await.until(TIMEOUT, "the ingress queue to be empty (rejected, not requeued)",
-          () -> messageCount(channel, rabbit.prefix + ".ingress"), c -> c == 0);
+      Await.until(TIMEOUT, "the malformed bodies in the dead-letter queue (not requeued)",
+          () -> messageCount(channel, rabbit.prefix + ".ingress.dlq"), c -> c == 6);
+      assertEquals(0, messageCount(channel, rabbit.prefix + ".ingress.split"));
       assertEquals(1, a.handler().ingress().size());
       channel.close();
     }
@@ -341,7 +342,7 @@ class RabbitBrokerTest {
       GetResponse dead = channel.basicGet(dlq, true);
       assertEquals("ingress body: \"from\" is 70000 bytes (expected: 1..255 bytes of UTF-8)",
           String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-error")));
-      assertEquals(rabbit.prefix + ".ingress", String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-queue")));
+      assertEquals(rabbit.prefix + ".ingress.split", String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-queue")));
       assertTrue(new String(dead.getBody(), StandardCharsets.UTF_8).startsWith("{\"to\":\"u\",\"from\":\"xxx"), "the body as published");
       // The publisher still takes sends: a burst of 100 (the whole permit budget) succeeds.
       List<CompletableFuture<Void>> after = new ArrayList<>();

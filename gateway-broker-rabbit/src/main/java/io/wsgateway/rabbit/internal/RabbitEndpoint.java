@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * {@code io} in the order the client reports them. Every stage completes on {@code io}. Deliveries run
  * on the client's consumer threads, in order per channel.
  */
-final class RabbitEndpoint implements BrokerEndpoint {
+final class RabbitEndpoint implements BrokerEndpoint, IngressHost {
 
   private static final Logger log = LoggerFactory.getLogger(RabbitEndpoint.class);
 
@@ -79,6 +79,10 @@ final class RabbitEndpoint implements BrokerEndpoint {
   /** Their bytes ({@link Pending#size}): what maxPendingPublishBytes bounds. */
   private final java.util.concurrent.atomic.AtomicLong pendingBytes = new java.util.concurrent.atomic.AtomicLong();
   private final AtomicBoolean closing = new AtomicBoolean();
+  /** Set first by close(): ingress stops and drains while sends still work, then closing is set. */
+  private final AtomicBoolean closeRequested = new AtomicBoolean();
+  private final IngressSplitter splitter;
+  private final IngressPartitions partitions;
   private final CompletableFuture<BrokerEndpoint> attached = new CompletableFuture<>();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private final RecentMessages recent;
@@ -92,6 +96,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
   private Channel consumer;
   /** Consumes the orphans queue on its own channel: its liveness probes block only this channel. */
   private Channel orphans;
+  private boolean legacyIngress;
   private long epoch;
   private boolean finished;
   private final Map<Dest, DestState> destinations = new LinkedHashMap<>();
@@ -115,10 +120,58 @@ final class RabbitEndpoint implements BrokerEndpoint {
     });
     io.setRemoveOnCancelPolicy(true);
     io.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    long closeTimeout = options.publishTimeout().toMillis();
+    long reopen = options.recoveryInterval().toMillis();
+    this.splitter = new IngressSplitter(this, topology, options.ingressPartitions(), options.prefetch(), reopen, closeTimeout);
+    this.partitions = new IngressPartitions(this, topology, options.ingressPartitions(), options.prefetch(),
+        options.ingressMaxAttempts(), options.ingressRetryDelay().toMillis(), reopen, closeTimeout);
   }
 
-  String instanceId() {
+  @Override
+  public String instanceId() {
     return instanceId;
+  }
+
+  // ---------------------------------------------------------------- IngressHost
+
+  @Override
+  public EnvelopeHandler handler() {
+    return handler;
+  }
+
+  @Override
+  public IngressMessages parser() {
+    return broker.ingress();
+  }
+
+  @Override
+  public Channel newChannel() throws IOException {
+    Channel channel = connection.createChannel();
+    if (channel == null) {
+      throw new IOException("no channel available on the connection of " + instanceId);
+    }
+    return channel;
+  }
+
+  @Override
+  public CompletionStage<Void> copy(String queue, AMQP.BasicProperties props, byte[] body, Map<String, Object> headers) {
+    return submitCopy(queue, props, body, headers);
+  }
+
+  @Override
+  public boolean schedule(Runnable task, long delayMillis) {
+    try {
+      io.schedule(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          log.error("instance {}: unexpected failure on the publisher thread", instanceId, e);
+        }
+      }, delayMillis, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- attach
@@ -158,7 +211,14 @@ final class RabbitEndpoint implements BrokerEndpoint {
       consumer = connection.createChannel();
       consumer.basicQos(options.prefetch());
       consumer.basicConsume(inboxQueue, false, "inbox-" + instanceId, new InboxConsumer(consumer));
-      consumer.basicConsume(topology.ingressQueue, false, "ingress-" + instanceId, new IngressConsumer(consumer));
+      if (legacyIngressQueueExists()) {
+        // Left by a version that consumed ingress unordered: no longer fed (unbound), and drained.
+        admin.queueUnbind(topology.ingressQueue, topology.ingressExchange, "");
+        consumer.basicConsume(topology.ingressQueue, false, "ingress-" + instanceId, new IngressConsumer(consumer));
+        legacyIngress = true;
+      }
+      partitions.start();
+      splitter.start();
       orphans = connection.createChannel();
       orphans.basicQos(Math.max(1, options.prefetch() / 4));
       orphans.basicConsume(topology.orphansQueue, false, "orphans-" + instanceId, new OrphanConsumer(orphans));
@@ -184,10 +244,19 @@ final class RabbitEndpoint implements BrokerEndpoint {
     if (options.upstreamEnabled()) {
       channel.exchangeDeclare(topology.upstreamExchange, BuiltinExchangeType.TOPIC, true, false, null);
     }
-    Map<String, Object> ingressArgs = new HashMap<>();
-    ingressArgs.put("x-queue-type", options.ingressQueueType().name().toLowerCase(java.util.Locale.ROOT));
-    channel.queueDeclare(topology.ingressQueue, true, false, false, ingressArgs);
-    channel.queueBind(topology.ingressQueue, topology.ingressExchange, "");
+    // Ingress: the exchange feeds the split queue, whose one active consumer moves each message to its
+    // recipient's partition queue, each with one active consumer: per-recipient order (see
+    // IngressSplitter, IngressPartitions). Both dead-letter to the ingress dead-letter queue.
+    Map<String, Object> orderedArgs = new HashMap<>();
+    orderedArgs.put("x-queue-type", options.ingressQueueType().name().toLowerCase(java.util.Locale.ROOT));
+    orderedArgs.put("x-single-active-consumer", true);
+    orderedArgs.put("x-dead-letter-exchange", "");
+    orderedArgs.put("x-dead-letter-routing-key", topology.ingressDeadLetterQueue);
+    channel.queueDeclare(topology.ingressSplitQueue, true, false, false, orderedArgs);
+    channel.queueBind(topology.ingressSplitQueue, topology.ingressExchange, "");
+    for (int i = 0; i < options.ingressPartitions(); i++) {
+      channel.queueDeclare(topology.ingressPartition(i), true, false, false, orderedArgs);
+    }
     Map<String, Object> deadLetterArgs = new HashMap<>();
     deadLetterArgs.put("x-max-length", options.deadLetterMaxMessages());
     deadLetterArgs.put("x-max-length-bytes", options.deadLetterMaxBytes());
@@ -205,6 +274,16 @@ final class RabbitEndpoint implements BrokerEndpoint {
     inboxArgs.put("x-dead-letter-routing-key", topology.orphansQueue);
     channel.queueDeclare(inboxQueue, false, false, false, inboxArgs);
     channel.queueBind(inboxQueue, topology.inboxExchange, instanceId);
+  }
+
+  /** Whether the shared ingress queue of earlier versions exists (a passive declare, on a channel of its own). */
+  private boolean legacyIngressQueueExists() {
+    try (Channel probe = connection.createChannel()) {
+      probe.queueDeclarePassive(topology.ingressQueue);
+      return true;
+    } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException absent) {
+      return false;
+    }
   }
 
   private void openPublisher() throws IOException {
@@ -324,10 +403,15 @@ final class RabbitEndpoint implements BrokerEndpoint {
 
   @Override
   public CompletionStage<Void> close() {
-    if (closing.compareAndSet(false, true)) {
-      if (!runOnIo(this::shutdown)) {
-        closed.complete(null);
-      }
+    if (closeRequested.compareAndSet(false, true)) {
+      // Ingress first, while sends still work: the stages in flight route through this endpoint, and
+      // partitions go to the next instance only once they completed (or the close timeout passed).
+      CompletableFuture.allOf(splitter.close(), partitions.close()).whenComplete((v, e) -> {
+        closing.set(true);
+        if (!runOnIo(this::shutdown)) {
+          closed.complete(null);
+        }
+      });
     }
     return closed;
   }
@@ -687,7 +771,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
       }
       try {
         consumer.basicCancel("inbox-" + instanceId);
-        consumer.basicCancel("ingress-" + instanceId);
+        if (legacyIngress) {
+          consumer.basicCancel("ingress-" + instanceId);
+        }
         orphans.basicCancel("orphans-" + instanceId);
       } catch (IOException | RuntimeException e) {
         log.debug("instance {}: cancelling consumers failed", instanceId, e);
@@ -1021,6 +1107,12 @@ final class RabbitEndpoint implements BrokerEndpoint {
    * come back and block what follows it.
    */
   void deadLetter(Channel channel, long deliveryTag, AMQP.BasicProperties props, byte[] body, String queue, String reason) {
+    deadLetter(channel, deliveryTag, props, body, queue, reason, () -> {});
+  }
+
+  @Override
+  public void deadLetter(Channel channel, long deliveryTag, AMQP.BasicProperties props, byte[] body, String queue,
+      String reason, Runnable settled) {
     log.warn("instance {}: ingress message from {} dead-lettered to {}: {}; body: {}", instanceId, queue,
         topology.ingressDeadLetterQueue, reason, preview(body));
     Map<String, Object> headers = new HashMap<>(props.getHeaders() == null ? Map.of() : props.getHeaders());
@@ -1037,6 +1129,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       } catch (IOException | AlreadyClosedException closed) {
         log.debug("instance {}: could not settle a dead-lettered message: {}", instanceId, closed.toString());
       }
+      settled.run();
     });
   }
 
