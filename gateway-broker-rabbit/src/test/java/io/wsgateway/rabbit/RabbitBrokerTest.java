@@ -294,6 +294,8 @@ class RabbitBrokerTest {
     void malformedRejected() throws Exception {
       Instance a = attach();
       Channel channel = rabbit.newChannel();
+      // The dead-letter queue is shared by this class's tests.
+      long deadBefore = messageCount(channel, rabbit.prefix + ".ingress.dlq");
       for (String bad : List.of("not json", "[1]", "{\"data\":1}", "{\"to\":\"u\",\"topic\":\"t\",\"data\":1}",
           "{\"to\":\"u\"}", "{\"to\":5,\"data\":1}")) {
         publishIngress(channel, bad);
@@ -302,7 +304,7 @@ class RabbitBrokerTest {
       List<Envelope> got = Await.until(TIMEOUT, "the good message", () -> a.handler().ingress(), l -> !l.isEmpty());
       assertEquals("good", got.get(0).id());
       Await.until(TIMEOUT, "the malformed bodies in the dead-letter queue (not requeued)",
-          () -> messageCount(channel, rabbit.prefix + ".ingress.dlq"), c -> c == 6);
+          () -> messageCount(channel, rabbit.prefix + ".ingress.dlq"), c -> c == deadBefore + 6);
       assertEquals(0, messageCount(channel, rabbit.prefix + ".ingress.split"));
       assertEquals(1, a.handler().ingress().size());
       channel.close();
@@ -320,6 +322,8 @@ class RabbitBrokerTest {
       BrokerEndpoint endpoint = Await.success(TIMEOUT, "attach", broker.attach(id, routing));
       routing.route(endpoint, id);
       Channel channel = rabbit.newChannel();
+      // The dead-letter queue is shared by this class's tests: start from an empty one.
+      channel.queuePurge(rabbit.prefix + ".ingress.dlq");
       String huge = "x".repeat(70_000);
       List<String> poison = List.of(
           "{\"to\":\"u\",\"from\":\"" + huge + "\",\"data\":1}",
