@@ -268,6 +268,40 @@ class RabbitBrokerTest {
     }
 
     @Test
+    @DisplayName("the shared ingress queue of an earlier version is drained and unbound: its messages are routed once, new ones go through the partitions")
+    void legacyQueueDrained() throws Exception {
+      // A prefix of its own: as before an upgrade, no split queue is bound to this exchange yet.
+      try (RabbitTestSupport own = new RabbitTestSupport()) {
+        // What an earlier version left: the shared queue, bound to the exchange, with messages in it.
+        Channel channel = own.newChannel();
+        String legacy = own.prefix + ".ingress";
+        channel.exchangeDeclare(legacy, "fanout", true);
+        channel.queueDeclare(legacy, true, false, false, Map.of("x-queue-type", "classic"));
+        channel.queueBind(legacy, legacy, "");
+        byte[][] bodies = new byte[10][];
+        for (int i = 0; i < 10; i++) {
+          bodies[i] = ("{\"to\":\"u\",\"id\":\"" + (i < 5 ? "old-" : "new-") + i + "\",\"data\":" + i + "}")
+              .getBytes(StandardCharsets.UTF_8);
+        }
+        for (int i = 0; i < 5; i++) {
+          channel.basicPublish(legacy, "", null, bodies[i]);
+        }
+        Instance a = attach(own.options().build());
+        for (int i = 5; i < 10; i++) {
+          channel.basicPublish(legacy, "", null, bodies[i]);
+        }
+        Await.until(TIMEOUT, "ten ingress messages", () -> a.handler().ingress(), l -> l.size() >= 10);
+        Set<String> ids = new HashSet<>();
+        for (Envelope e : a.handler().ingress()) {
+          assertTrue(ids.add(e.id()), "routed twice: " + e.id());
+        }
+        assertEquals(10, ids.size());
+        assertEquals(0, messageCount(channel, legacy), "nothing new reaches the old queue");
+        channel.close();
+      }
+    }
+
+    @Test
     @DisplayName("with two instances attached, each message reaches exactly one of them")
     void competingConsumers() throws Exception {
       Instance a = attach();
