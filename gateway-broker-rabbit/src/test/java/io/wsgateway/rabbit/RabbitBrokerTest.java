@@ -250,14 +250,15 @@ class RabbitBrokerTest {
       publishIngress(channel, "{\"to\":\"alice\",\"data\":{\"text\":\"hi \u00e9\"},\"from\":\"billing\",\"id\":\"ing-1\"}");
       publishIngress(channel, "{\"topic\":\"news\",\"data\":[1,2]}");
       List<Envelope> got = Await.until(TIMEOUT, "two ingress envelopes", () -> a.handler().ingress(), l -> l.size() >= 2);
-      Envelope user = got.get(0);
+      // Different recipients: no order between them.
+      Envelope user = got.stream().filter(e -> e.kind() == Envelope.Kind.USER).findFirst().orElseThrow();
       assertEquals("ing-1", user.id());
       assertEquals(Envelope.Kind.USER, user.kind());
       assertEquals("alice", user.target());
       assertEquals("billing", user.from());
       assertNull(user.origin());
       assertEquals("{\"text\":\"hi \u00e9\"}", user.dataAsString());
-      Envelope topic = got.get(1);
+      Envelope topic = got.stream().filter(e -> e.kind() == Envelope.Kind.TOPIC).findFirst().orElseThrow();
       assertEquals(Envelope.Kind.TOPIC, topic.kind());
       assertEquals("news", topic.target());
       assertNull(topic.from());
@@ -389,6 +390,85 @@ class RabbitBrokerTest {
       }
       Await.success(TIMEOUT, "100 sends after the poison", CompletableFuture.allOf(after.toArray(new CompletableFuture<?>[0])));
       channel.close();
+    }
+
+    @Test
+    @DisplayName("a message whose user is never found is tried ingressMaxAttempts times in place, then dead-lettered; the next one for that user follows, others are not held up")
+    void notRoutedDeadLettered() throws Exception {
+      try (RabbitTestSupport own = new RabbitTestSupport()) {
+        List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.wsgateway.broker.EnvelopeHandler handler = new io.wsgateway.broker.EnvelopeHandler() {
+          @Override
+          public void onEnvelope(Envelope envelope) {}
+
+          @Override
+          public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+            calls.add(envelope.id());
+            return envelope.target().equals("ghost")
+                ? CompletableFuture.failedFuture(new BrokerException(BrokerException.Reason.NO_ROUTE, "user ghost not found"))
+                : CompletableFuture.completedFuture(null);
+          }
+        };
+        MessageBroker broker = RabbitBroker.create(own.options().ingressRetryDelay(Duration.ofMillis(20)).build());
+        brokers.add(broker);
+        Await.success(TIMEOUT, "attach", broker.attach("nr-" + ids.incrementAndGet(), handler));
+        Channel channel = own.newChannel();
+        for (String body : List.of("{\"to\":\"ghost\",\"id\":\"g1\",\"data\":1}", "{\"to\":\"ghost\",\"id\":\"g2\",\"data\":2}",
+            "{\"to\":\"alive\",\"id\":\"a1\",\"data\":1}")) {
+          channel.basicPublish(own.prefix + ".ingress", "", null, body.getBytes(StandardCharsets.UTF_8));
+        }
+        String dlq = own.prefix + ".ingress.dlq";
+        Await.until(TIMEOUT, "both ghost messages dead-lettered", () -> messageCount(channel, dlq), c -> c == 2);
+        List<String> ghost = calls.stream().filter(id -> id.startsWith("g")).toList();
+        assertEquals(List.of("g1", "g1", "g1", "g2", "g2", "g2"), ghost, "three tries each, in place, in order");
+        assertTrue(calls.contains("a1"));
+        GetResponse dead = channel.basicGet(dlq, true);
+        assertEquals("not routed after 3 attempt(s): user ghost not found",
+            String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-error")));
+        assertTrue(new String(dead.getBody(), StandardCharsets.UTF_8).contains("\"id\":\"g1\""));
+        channel.close();
+      }
+    }
+
+    @Test
+    @DisplayName("an instance that answers UNAVAILABLE hands the partition over: the next instance routes the message, in order")
+    void unavailableHandsOver() throws Exception {
+      try (RabbitTestSupport own = new RabbitTestSupport()) {
+        List<String> refused = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.wsgateway.broker.EnvelopeHandler stopping = new io.wsgateway.broker.EnvelopeHandler() {
+          @Override
+          public void onEnvelope(Envelope envelope) {}
+
+          @Override
+          public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+            refused.add(envelope.id());
+            return CompletableFuture.failedFuture(new BrokerException(BrokerException.Reason.UNAVAILABLE, "stopping"));
+          }
+        };
+        RabbitBrokerOptions options = own.options().recoveryInterval(Duration.ofSeconds(30)).build();
+        MessageBroker first = RabbitBroker.create(options);
+        brokers.add(first);
+        // Attached first: the active consumer of every queue.
+        Await.success(TIMEOUT, "attach the stopping instance", first.attach("stop-" + ids.incrementAndGet(), stopping));
+        MessageBroker second = RabbitBroker.create(options);
+        brokers.add(second);
+        RecordingHandler working = new RecordingHandler();
+        Await.success(TIMEOUT, "attach the working instance", second.attach("work-" + ids.incrementAndGet(), working));
+        Channel channel = own.newChannel();
+        for (int i = 1; i <= 20; i++) {
+          channel.basicPublish(own.prefix + ".ingress", "", null,
+              ("{\"to\":\"u\",\"id\":\"h" + i + "\",\"data\":" + i + "}").getBytes(StandardCharsets.UTF_8));
+        }
+        List<Envelope> got = Await.until(TIMEOUT, "the working instance to route all 20", working::ingress, l -> l.size() >= 20);
+        List<String> order = got.stream().map(Envelope::id).toList();
+        List<String> expected = new ArrayList<>();
+        for (int i = 1; i <= 20; i++) {
+          expected.add("h" + i);
+        }
+        assertEquals(expected, order, "in publish order, each once");
+        assertTrue(!refused.isEmpty(), "the stopping instance was asked first");
+        channel.close();
+      }
     }
 
     /** Routes each ingress envelope through the endpoint to its own inbox, as a gateway would. */
