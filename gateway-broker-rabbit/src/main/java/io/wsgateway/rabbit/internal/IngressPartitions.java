@@ -123,6 +123,8 @@ final class IngressPartitions {
     final String queue;
     // Guarded by this.
     Channel channel;
+    /** The consumer of {@link #channel}: callbacks of an earlier one (a released channel) are ignored. */
+    Consumer consumer;
     /** Bumped when the consumer is (re-)registered: deliveries of older generations are stale. */
     int generation;
     final Map<String, Lane> lanes = new HashMap<>();
@@ -145,9 +147,10 @@ final class IngressPartitions {
           return;
         }
         channel = ch;
+        consumer = new Consumer(ch);
         releasing = false;
       }
-      ch.basicConsume(queue, false, "part-" + index + "-" + host.instanceId(), new Consumer(ch));
+      ch.basicConsume(queue, false, "part-" + index + "-" + host.instanceId(), consumer);
     }
 
     private final class Consumer extends DefaultConsumer {
@@ -160,6 +163,9 @@ final class IngressPartitions {
       @Override
       public void handleConsumeOk(String consumerTag) {
         synchronized (Partition.this) {
+          if (consumer != this) {
+            return;
+          }
           generation++;
           consumerGeneration = generation;
           dropWaiting();
@@ -171,6 +177,9 @@ final class IngressPartitions {
         // The channel or connection closed: everything unacknowledged goes back to the queue (and
         // returns after a recovery, or goes to the next active consumer). Stages in flight finish.
         synchronized (Partition.this) {
+          if (consumer != this) {
+            return;
+          }
           generation++;
           dropWaiting();
           checkIdle();
@@ -182,7 +191,7 @@ final class IngressPartitions {
         long deliveryTag = delivery.getDeliveryTag();
         int gen;
         synchronized (Partition.this) {
-          if (closing || releasing || consumerGeneration != generation) {
+          if (closing || releasing || consumer != this || consumerGeneration != generation) {
             return; // Left unacknowledged: it goes back to the queue with the channel.
           }
           gen = generation;
@@ -241,7 +250,7 @@ final class IngressPartitions {
       BrokerException.Reason reason = cause instanceof BrokerException be ? be.reason() : null;
       boolean retryable = reason == BrokerException.Reason.UNAVAILABLE || reason == BrokerException.Reason.NO_ROUTE;
       synchronized (this) {
-        if (item.generation != generation) {
+        if (item.generation != generation || channel == null) {
           // Its channel closed meanwhile: it is back in the queue already.
         } else if (retryable && (closing || releasing)) {
           // Left unacknowledged: it goes back to the queue, in order, when the channel closes.

@@ -42,6 +42,8 @@ final class IngressSplitter {
 
   // Guarded by this.
   private Channel channel;
+  /** The consumer of {@link #channel}: callbacks of an earlier one (a closed channel) are ignored. */
+  private Consumer consumer;
   private int generation;
   private final ArrayDeque<Item> unacked = new ArrayDeque<>();
   private boolean closing;
@@ -79,8 +81,9 @@ final class IngressSplitter {
         return;
       }
       channel = ch;
+      consumer = new Consumer(ch);
     }
-    ch.basicConsume(topology.ingressSplitQueue, false, "split-" + host.instanceId(), new Consumer(ch));
+    ch.basicConsume(topology.ingressSplitQueue, false, "split-" + host.instanceId(), consumer);
   }
 
   private final class Consumer extends DefaultConsumer {
@@ -95,6 +98,9 @@ final class IngressSplitter {
       // Registered, or registered again after the connection recovered: a fresh numbering of
       // deliveries, and whatever was unacknowledged before went back to the queue.
       synchronized (IngressSplitter.this) {
+        if (consumer != this) {
+          return;
+        }
         generation++;
         consumerGeneration = generation;
         unacked.clear();
@@ -104,6 +110,11 @@ final class IngressSplitter {
     @Override
     public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
       synchronized (IngressSplitter.this) {
+        if (consumer != this) {
+          return;
+        }
+        // What was unacknowledged went back to the queue; copies still in flight are stale.
+        generation++;
         unacked.clear();
         checkIdle();
       }
@@ -115,7 +126,7 @@ final class IngressSplitter {
       Item item = new Item(delivery.getDeliveryTag());
       int gen;
       synchronized (IngressSplitter.this) {
-        if (closing || consumerGeneration != generation) {
+        if (closing || consumer != this || consumerGeneration != generation) {
           return; // Left unacknowledged: it goes back to the queue with the channel.
         }
         gen = generation;
@@ -156,7 +167,7 @@ final class IngressSplitter {
         last = head.tag;
       }
     }
-    if (last >= 0) {
+    if (last >= 0 && channel != null) {
       try {
         channel.basicAck(last, true);
       } catch (IOException | AlreadyClosedException e) {
