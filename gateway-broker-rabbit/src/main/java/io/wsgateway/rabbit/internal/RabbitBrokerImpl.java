@@ -125,7 +125,10 @@ public final class RabbitBrokerImpl implements MessageBroker {
     return addresses;
   }
 
-  /** Closes every endpoint and waits for them, at most the publish timeout plus a second. */
+  /**
+   * Closes every endpoint and waits for them, at most twice the publish timeout plus a second: each
+   * waits up to the publish timeout for its ingress in flight, then as long for its last confirms.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -138,7 +141,7 @@ public final class RabbitBrokerImpl implements MessageBroker {
     }
     try {
       CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]))
-          .get(options.publishTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
+          .get(2 * options.publishTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
