@@ -43,14 +43,41 @@ public final class RabbitBrokerOptions {
   public static final int DEFAULT_PREFETCH = 256;
   /** Default most envelopes accepted but not yet confirmed, per instance, outages included: 10,000. */
   public static final int DEFAULT_MAX_PENDING_PUBLISHES = 10_000;
+  /**
+   * Default most payload bytes of the envelopes accepted but not yet confirmed, per instance, outages
+   * included: 64 MiB. With the count bound alone, 10,000 envelopes of 64 KiB would hold 625 MiB.
+   */
+  public static final long DEFAULT_MAX_PENDING_PUBLISH_BYTES = 64L * 1024 * 1024;
   /** Default longest time any returned stage stays incomplete: 5 seconds. */
   public static final Duration DEFAULT_PUBLISH_TIMEOUT = Duration.ofSeconds(5);
   /** Default type of the shared ingress queue: {@link QueueType#CLASSIC}. */
   public static final QueueType DEFAULT_INGRESS_QUEUE_TYPE = QueueType.CLASSIC;
   /** By default client frames are not forwarded upstream: {@code false}. */
   public static final boolean DEFAULT_UPSTREAM_ENABLED = false;
+  /**
+   * Default largest ingress message body the gateway routes: 1 MiB. A larger one is dead-lettered.
+   * Far above a chat message, far below RabbitMQ's own limit (128 MiB), whose worth would stall
+   * every client it is fanned out to.
+   */
+  public static final int DEFAULT_INGRESS_MAX_MESSAGE_BYTES = 1024 * 1024;
+  /**
+   * Default number of ingress partitions: 8. Messages for one recipient always go to the same
+   * partition, which one instance at a time consumes, so their order holds.
+   */
+  public static final int DEFAULT_INGRESS_PARTITIONS = 8;
+  /** Default most tries of one ingress message before it is dead-lettered: 3. */
+  public static final int DEFAULT_INGRESS_MAX_ATTEMPTS = 3;
+  /** Default pause before the first retry of an ingress message, doubled for each further one: 100 ms. */
+  public static final Duration DEFAULT_INGRESS_RETRY_DELAY = Duration.ofMillis(100);
+  /** Default most messages kept in the ingress dead-letter queue ({@code x-max-length}): 10,000; the oldest go first. */
+  public static final int DEFAULT_DEAD_LETTER_MAX_MESSAGES = 10_000;
+  /** Default most body bytes kept in the ingress dead-letter queue ({@code x-max-length-bytes}): 64 MiB. */
+  public static final long DEFAULT_DEAD_LETTER_MAX_BYTES = 64L * 1024 * 1024;
   /** Default pause between attempts to recover a lost connection: 1 second. */
   public static final Duration DEFAULT_RECOVERY_INTERVAL = Duration.ofSeconds(1);
+
+  /** The most ingress partitions: 1,024. */
+  public static final int MAX_INGRESS_PARTITIONS = 1_024;
 
   /** The largest number of envelopes one batch may hold, which is what the codec accepts. */
   public static final int MAX_BATCH_ENVELOPES = io.wsgateway.broker.EnvelopeCodec.MAX_BATCH;
@@ -76,10 +103,17 @@ public final class RabbitBrokerOptions {
   private final Duration batchLinger;
   private final int prefetch;
   private final int maxPendingPublishes;
+  private final long maxPendingPublishBytes;
   private final Duration publishTimeout;
   private final QueueType ingressQueueType;
   private final boolean upstreamEnabled;
   private final Duration recoveryInterval;
+  private final int ingressMaxMessageBytes;
+  private final int ingressPartitions;
+  private final int ingressMaxAttempts;
+  private final Duration ingressRetryDelay;
+  private final int deadLetterMaxMessages;
+  private final long deadLetterMaxBytes;
 
   private RabbitBrokerOptions(Builder b) {
     this.uri = b.uri;
@@ -93,10 +127,17 @@ public final class RabbitBrokerOptions {
     this.batchLinger = b.batchLinger;
     this.prefetch = b.prefetch;
     this.maxPendingPublishes = b.maxPendingPublishes;
+    this.maxPendingPublishBytes = b.maxPendingPublishBytes;
     this.publishTimeout = b.publishTimeout;
     this.ingressQueueType = b.ingressQueueType;
     this.upstreamEnabled = b.upstreamEnabled;
     this.recoveryInterval = b.recoveryInterval;
+    this.ingressMaxMessageBytes = b.ingressMaxMessageBytes;
+    this.ingressPartitions = b.ingressPartitions;
+    this.ingressMaxAttempts = b.ingressMaxAttempts;
+    this.ingressRetryDelay = b.ingressRetryDelay;
+    this.deadLetterMaxMessages = b.deadLetterMaxMessages;
+    this.deadLetterMaxBytes = b.deadLetterMaxBytes;
   }
 
   /** The options with every setting at its default. */
@@ -169,6 +210,11 @@ public final class RabbitBrokerOptions {
     return maxPendingPublishes;
   }
 
+  /** The most payload bytes one instance holds unconfirmed, outages included. */
+  public long maxPendingPublishBytes() {
+    return maxPendingPublishBytes;
+  }
+
   /** The longest any stage returned by an endpoint stays incomplete. */
   public Duration publishTimeout() {
     return publishTimeout;
@@ -189,6 +235,36 @@ public final class RabbitBrokerOptions {
     return recoveryInterval;
   }
 
+  /** The largest ingress message body routed; larger ones are dead-lettered. */
+  public int ingressMaxMessageBytes() {
+    return ingressMaxMessageBytes;
+  }
+
+  /** How many partition queues ingress is spread over, by recipient. */
+  public int ingressPartitions() {
+    return ingressPartitions;
+  }
+
+  /** The most tries of one ingress message before it is dead-lettered. */
+  public int ingressMaxAttempts() {
+    return ingressMaxAttempts;
+  }
+
+  /** The pause before the first retry of an ingress message; doubled for each further one. */
+  public Duration ingressRetryDelay() {
+    return ingressRetryDelay;
+  }
+
+  /** The most messages the ingress dead-letter queue keeps. */
+  public int deadLetterMaxMessages() {
+    return deadLetterMaxMessages;
+  }
+
+  /** The most body bytes the ingress dead-letter queue keeps. */
+  public long deadLetterMaxBytes() {
+    return deadLetterMaxBytes;
+  }
+
   @Override
   public String toString() {
     return "RabbitBrokerOptions{uri=" + maskPassword(uri)
@@ -202,10 +278,17 @@ public final class RabbitBrokerOptions {
         + ", batchLinger=" + batchLinger
         + ", prefetch=" + prefetch
         + ", maxPendingPublishes=" + maxPendingPublishes
+        + ", maxPendingPublishBytes=" + maxPendingPublishBytes
         + ", publishTimeout=" + publishTimeout
         + ", ingressQueueType=" + ingressQueueType
         + ", upstreamEnabled=" + upstreamEnabled
         + ", recoveryInterval=" + recoveryInterval
+        + ", ingressMaxMessageBytes=" + ingressMaxMessageBytes
+        + ", ingressPartitions=" + ingressPartitions
+        + ", ingressMaxAttempts=" + ingressMaxAttempts
+        + ", ingressRetryDelay=" + ingressRetryDelay
+        + ", deadLetterMaxMessages=" + deadLetterMaxMessages
+        + ", deadLetterMaxBytes=" + deadLetterMaxBytes
         + "}";
   }
 
@@ -236,10 +319,17 @@ public final class RabbitBrokerOptions {
     private Duration batchLinger = DEFAULT_BATCH_LINGER;
     private int prefetch = DEFAULT_PREFETCH;
     private int maxPendingPublishes = DEFAULT_MAX_PENDING_PUBLISHES;
+    private long maxPendingPublishBytes = DEFAULT_MAX_PENDING_PUBLISH_BYTES;
     private Duration publishTimeout = DEFAULT_PUBLISH_TIMEOUT;
     private QueueType ingressQueueType = DEFAULT_INGRESS_QUEUE_TYPE;
     private boolean upstreamEnabled = DEFAULT_UPSTREAM_ENABLED;
     private Duration recoveryInterval = DEFAULT_RECOVERY_INTERVAL;
+    private int ingressMaxMessageBytes = DEFAULT_INGRESS_MAX_MESSAGE_BYTES;
+    private int ingressPartitions = DEFAULT_INGRESS_PARTITIONS;
+    private int ingressMaxAttempts = DEFAULT_INGRESS_MAX_ATTEMPTS;
+    private Duration ingressRetryDelay = DEFAULT_INGRESS_RETRY_DELAY;
+    private int deadLetterMaxMessages = DEFAULT_DEAD_LETTER_MAX_MESSAGES;
+    private long deadLetterMaxBytes = DEFAULT_DEAD_LETTER_MAX_BYTES;
 
     private Builder() {}
 
@@ -255,10 +345,17 @@ public final class RabbitBrokerOptions {
       batchLinger = o.batchLinger;
       prefetch = o.prefetch;
       maxPendingPublishes = o.maxPendingPublishes;
+      maxPendingPublishBytes = o.maxPendingPublishBytes;
       publishTimeout = o.publishTimeout;
       ingressQueueType = o.ingressQueueType;
       upstreamEnabled = o.upstreamEnabled;
       recoveryInterval = o.recoveryInterval;
+      ingressMaxMessageBytes = o.ingressMaxMessageBytes;
+      ingressPartitions = o.ingressPartitions;
+      ingressMaxAttempts = o.ingressMaxAttempts;
+      ingressRetryDelay = o.ingressRetryDelay;
+      deadLetterMaxMessages = o.deadLetterMaxMessages;
+      deadLetterMaxBytes = o.deadLetterMaxBytes;
     }
 
     /**
@@ -415,6 +512,22 @@ public final class RabbitBrokerOptions {
     }
 
     /**
+     * The most payload bytes (the envelopes' data plus their string fields) one instance holds accepted
+     * but unconfirmed, including those buffered while RabbitMQ is unreachable; beside {@link
+     * #maxPendingPublishes}, so that large envelopes cannot hold many times the memory small ones do.
+     * Beyond it sends fail at once with {@code OVERLOADED} (connected) or {@code UNAVAILABLE}
+     * (disconnected), as with the count; an envelope larger than the whole bound always fails. Default:
+     * 64 MiB ({@link #DEFAULT_MAX_PENDING_PUBLISH_BYTES}).
+     */
+    public Builder maxPendingPublishBytes(long maxPendingPublishBytes) {
+      if (maxPendingPublishBytes <= 0) {
+        throw new IllegalArgumentException("maxPendingPublishBytes: " + maxPendingPublishBytes + " (expected: > 0)");
+      }
+      this.maxPendingPublishBytes = maxPendingPublishBytes;
+      return this;
+    }
+
+    /**
      * The longest any stage an endpoint returns stays incomplete: a publish neither confirmed nor
      * refused by then fails with {@code UNAVAILABLE}. Default: 5 seconds ({@link #DEFAULT_PUBLISH_TIMEOUT}).
      */
@@ -438,6 +551,79 @@ public final class RabbitBrokerOptions {
     /** The pause between attempts to recover a lost connection. Default: 1 second ({@link #DEFAULT_RECOVERY_INTERVAL}). */
     public Builder recoveryInterval(Duration recoveryInterval) {
       this.recoveryInterval = positiveMillis("recoveryInterval", recoveryInterval);
+      return this;
+    }
+
+    /**
+     * The largest ingress message body (bytes) the gateway routes; a larger one goes to the ingress
+     * dead-letter queue. Default: 1 MiB ({@link #DEFAULT_INGRESS_MAX_MESSAGE_BYTES}).
+     */
+    public Builder ingressMaxMessageBytes(int ingressMaxMessageBytes) {
+      if (ingressMaxMessageBytes <= 0) {
+        throw new IllegalArgumentException("ingressMaxMessageBytes: " + ingressMaxMessageBytes + " (expected: > 0)");
+      }
+      this.ingressMaxMessageBytes = ingressMaxMessageBytes;
+      return this;
+    }
+
+    /**
+     * How many partition queues ingress is spread over by recipient, at most {@link
+     * #MAX_INGRESS_PARTITIONS}. Every instance of a deployment must use the same number; change it only
+     * with every instance stopped and the partition queues empty, or messages for one recipient
+     * published around the change may arrive out of order. Default: {@value #DEFAULT_INGRESS_PARTITIONS}.
+     */
+    public Builder ingressPartitions(int ingressPartitions) {
+      if (ingressPartitions <= 0 || ingressPartitions > MAX_INGRESS_PARTITIONS) {
+        throw new IllegalArgumentException("ingressPartitions: " + ingressPartitions + " (expected: 1.." + MAX_INGRESS_PARTITIONS + ")");
+      }
+      this.ingressPartitions = ingressPartitions;
+      return this;
+    }
+
+    /**
+     * The most tries of one ingress message whose routing failed (e.g. the user was not found), after
+     * which it goes to the dead-letter queue. Retries happen in place: later messages for the same
+     * recipient wait. Default: {@value #DEFAULT_INGRESS_MAX_ATTEMPTS}.
+     */
+    public Builder ingressMaxAttempts(int ingressMaxAttempts) {
+      if (ingressMaxAttempts <= 0 || ingressMaxAttempts > 100) {
+        throw new IllegalArgumentException("ingressMaxAttempts: " + ingressMaxAttempts + " (expected: 1..100)");
+      }
+      this.ingressMaxAttempts = ingressMaxAttempts;
+      return this;
+    }
+
+    /**
+     * The pause before the first retry of an ingress message, doubled for each further one. Default:
+     * 100 ms ({@link #DEFAULT_INGRESS_RETRY_DELAY}).
+     */
+    public Builder ingressRetryDelay(Duration ingressRetryDelay) {
+      this.ingressRetryDelay = positiveMillis("ingressRetryDelay", ingressRetryDelay);
+      return this;
+    }
+
+    /**
+     * The most messages the ingress dead-letter queue {@code {prefix}.ingress.dlq} keeps ({@code
+     * x-max-length}; the oldest are dropped). Fixed when the queue is first declared. Default:
+     * {@value #DEFAULT_DEAD_LETTER_MAX_MESSAGES}.
+     */
+    public Builder deadLetterMaxMessages(int deadLetterMaxMessages) {
+      if (deadLetterMaxMessages <= 0) {
+        throw new IllegalArgumentException("deadLetterMaxMessages: " + deadLetterMaxMessages + " (expected: > 0)");
+      }
+      this.deadLetterMaxMessages = deadLetterMaxMessages;
+      return this;
+    }
+
+    /**
+     * The most body bytes the ingress dead-letter queue keeps ({@code x-max-length-bytes}; the oldest are
+     * dropped). Fixed when the queue is first declared. Default: 64 MiB ({@link #DEFAULT_DEAD_LETTER_MAX_BYTES}).
+     */
+    public Builder deadLetterMaxBytes(long deadLetterMaxBytes) {
+      if (deadLetterMaxBytes <= 0) {
+        throw new IllegalArgumentException("deadLetterMaxBytes: " + deadLetterMaxBytes + " (expected: > 0)");
+      }
+      this.deadLetterMaxBytes = deadLetterMaxBytes;
       return this;
     }
 

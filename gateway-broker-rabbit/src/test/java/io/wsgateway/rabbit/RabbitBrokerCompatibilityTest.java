@@ -1,6 +1,8 @@
 package io.wsgateway.rabbit;
 
+import com.rabbitmq.client.Channel;
 import io.wsgateway.broker.MessageBroker;
+import java.nio.charset.StandardCharsets;
 import io.wsgateway.testkit.broker.MessageBrokerCompatibilityKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 class RabbitBrokerCompatibilityTest extends MessageBrokerCompatibilityKit {
 
   private static RabbitTestSupport rabbit;
+  private static Channel backend;
 
   @BeforeAll
   static void connect() throws Exception {
@@ -26,5 +29,23 @@ class RabbitBrokerCompatibilityTest extends MessageBrokerCompatibilityKit {
   @Override
   protected MessageBroker newBroker() {
     return RabbitBroker.create(rabbit.options().build());
+  }
+
+  @Override
+  protected boolean supportsOrderedIngress() {
+    return true;
+  }
+
+  @Override
+  protected void publishIngress(String user, String id, int k) throws Exception {
+    synchronized (RabbitBrokerCompatibilityTest.class) {
+      if (backend == null) {
+        backend = rabbit.newChannel();
+        backend.confirmSelect();
+      }
+      backend.basicPublish(rabbit.prefix + ".ingress", "", null,
+          ("{\"to\":\"" + user + "\",\"id\":\"" + id + "\",\"data\":" + k + "}").getBytes(StandardCharsets.UTF_8));
+      backend.waitForConfirmsOrDie(10_000);
+    }
   }
 }

@@ -28,6 +28,13 @@ class RabbitBrokerOptionsTest {
     assertEquals(Duration.ofSeconds(5), o.publishTimeout());
     assertEquals(RabbitBrokerOptions.QueueType.CLASSIC, o.ingressQueueType());
     assertFalse(o.upstreamEnabled());
+    assertEquals(64L * 1024 * 1024, o.maxPendingPublishBytes());
+    assertEquals(1024 * 1024, o.ingressMaxMessageBytes());
+    assertEquals(8, o.ingressPartitions());
+    assertEquals(3, o.ingressMaxAttempts());
+    assertEquals(Duration.ofMillis(100), o.ingressRetryDelay());
+    assertEquals(10_000, o.deadLetterMaxMessages());
+    assertEquals(64L * 1024 * 1024, o.deadLetterMaxBytes());
   }
 
   @Test
@@ -47,6 +54,19 @@ class RabbitBrokerOptionsTest {
     assertThrows(IllegalArgumentException.class, () -> b.exchangePrefix("amq.mine"));
     assertThrows(IllegalArgumentException.class, () -> b.publishTimeout(Duration.ZERO));
     assertThrows(IllegalArgumentException.class, () -> b.batchLinger(Duration.ofMillis(-1)));
+    assertEquals("maxPendingPublishBytes: 0 (expected: > 0)",
+        assertThrows(IllegalArgumentException.class, () -> b.maxPendingPublishBytes(0)).getMessage());
+    assertEquals("ingressMaxMessageBytes: 0 (expected: > 0)",
+        assertThrows(IllegalArgumentException.class, () -> b.ingressMaxMessageBytes(0)).getMessage());
+    assertEquals("ingressPartitions: 1025 (expected: 1..1024)",
+        assertThrows(IllegalArgumentException.class, () -> b.ingressPartitions(1025)).getMessage());
+    assertEquals("ingressMaxAttempts: 0 (expected: 1..100)",
+        assertThrows(IllegalArgumentException.class, () -> b.ingressMaxAttempts(0)).getMessage());
+    assertThrows(IllegalArgumentException.class, () -> b.ingressRetryDelay(Duration.ZERO));
+    assertEquals("deadLetterMaxMessages: 0 (expected: > 0)",
+        assertThrows(IllegalArgumentException.class, () -> b.deadLetterMaxMessages(0)).getMessage());
+    assertEquals("deadLetterMaxBytes: -1 (expected: > 0)",
+        assertThrows(IllegalArgumentException.class, () -> b.deadLetterMaxBytes(-1)).getMessage());
     assertEquals("uri", assertThrows(NullPointerException.class, () -> b.uri(null)).getMessage());
   }
 
@@ -66,7 +86,9 @@ class RabbitBrokerOptionsTest {
     assertTrue(s.contains("uri=amqps://app:****@rabbit.example:5671/prod"), s);
     for (String field : List.of("addresses=[r1:5671, r2:5671]", "exchangePrefix=chat", "inboxExpiry=PT1M", "batchMaxEnvelopes=256",
         "batchMaxBytes=65536", "batchLinger=PT0.001S", "prefetch=64", "maxPendingPublishes=10000", "publishTimeout=PT5S",
-        "ingressQueueType=QUORUM", "upstreamEnabled=true", "recoveryInterval=PT1S")) {
+        "ingressQueueType=QUORUM", "upstreamEnabled=true", "recoveryInterval=PT1S", "maxPendingPublishBytes=67108864",
+        "ingressMaxMessageBytes=1048576", "ingressPartitions=8", "ingressMaxAttempts=3", "ingressRetryDelay=PT0.1S",
+        "deadLetterMaxMessages=10000", "deadLetterMaxBytes=67108864")) {
       assertTrue(s.contains(field), field + " in " + s);
     }
     assertEquals(s, o.toBuilder().build().toString());

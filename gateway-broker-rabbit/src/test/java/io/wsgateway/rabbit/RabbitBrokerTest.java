@@ -129,6 +129,88 @@ class RabbitBrokerTest {
   }
 
   @Nested
+  @DisplayName("the pending-publish byte bound")
+  class ByteBound {
+
+    @Test
+    @DisplayName("a burst of large envelopes beyond maxPendingPublishBytes fails at once with OVERLOADED, though under the count bound; the bytes come back once confirmed")
+    void largeEnvelopesAreBoundedByBytes() {
+      Instance a = attach(rabbit.options().maxPendingPublishes(10_000).maxPendingPublishBytes(1024 * 1024).build());
+      Instance b = attach();
+      byte[] data = ("\"" + "x".repeat(64 * 1024 - 2) + "\"").getBytes(StandardCharsets.UTF_8);
+      List<CompletableFuture<Void>> stages = new ArrayList<>();
+      int refusedAtOnce = 0;
+      for (int i = 0; i < 200; i++) {
+        CompletableFuture<Void> stage = a.endpoint().sendToInstance(b.id(),
+            Envelope.toUser("big-" + i, "u1", null, data, null)).toCompletableFuture();
+        if (stage.isCompletedExceptionally()) {
+          refusedAtOnce++;
+          Throwable failure = Await.failure(TIMEOUT, "send " + i, stage);
+          assertEquals(BrokerException.Reason.OVERLOADED, reasonOf(failure));
+          assertTrue(failure.getMessage().startsWith("more than 1048576 bytes of envelopes unconfirmed"), failure.getMessage());
+        }
+        stages.add(stage);
+      }
+      // 200 x 64 KiB is 12.5 MiB: far more than 1 MiB can be unconfirmed while the loop runs.
+      assertTrue(refusedAtOnce > 0, "no send of 200 x 64 KiB was refused by a 1 MiB bound");
+      for (CompletableFuture<Void> stage : stages) {
+        Await.until(TIMEOUT, "every stage to settle", stage::isDone, d -> d);
+      }
+      // Every byte is returned: a send of almost the whole bound is accepted and confirmed.
+      byte[] most = ("\"" + "y".repeat(900 * 1024) + "\"").getBytes(StandardCharsets.UTF_8);
+      Await.success(TIMEOUT, "a 900 KiB send after the burst", a.endpoint().sendToInstance(b.id(),
+          Envelope.toUser("most", "u1", null, most, null)));
+      Throwable tooBig = Await.failure(TIMEOUT, "a send larger than the whole bound", a.endpoint().sendToInstance(b.id(),
+          Envelope.toUser("too-big", "u1", null, new byte[1024 * 1024 + 1], null)));
+      assertEquals(BrokerException.Reason.OVERLOADED, reasonOf(tooBig));
+    }
+  }
+
+  @Nested
+  @DisplayName("an envelope the codec cannot carry")
+  class Unencodable {
+
+    @Test
+    @DisplayName("fails only its own stage, at once, returns its permit, and the envelopes batched around it arrive")
+    void failsAloneAndReturnsItsPermit() {
+      // A small permit budget: permits lost to the bad envelopes would soon refuse every send.
+      Instance a = attach(rabbit.options().maxPendingPublishes(20).build());
+      Instance b = attach();
+      String huge = "x".repeat(70_000);
+      List<String> good = new ArrayList<>();
+      for (int round = 0; round < 40; round++) {
+        List<CompletableFuture<Void>> goodStages = new ArrayList<>();
+        List<CompletableFuture<Void>> badStages = new ArrayList<>();
+        // Sent back to back, so the bad one is batched with the good ones around it.
+        for (int i = 0; i < 3; i++) {
+          String id = "g-" + round + "-" + i;
+          good.add(id);
+          goodStages.add(a.endpoint().sendToInstance(b.id(), envelope(id)).toCompletableFuture());
+          badStages.add(a.endpoint().sendToInstance(b.id(), Envelope.toUser("bad-" + round + "-" + i, "u1", huge,
+              "{}".getBytes(StandardCharsets.UTF_8), null)).toCompletableFuture());
+          badStages.add(a.endpoint().sendToInstance(b.id(), Envelope.toUser(huge, "u1", null,
+              "{}".getBytes(StandardCharsets.UTF_8), null)).toCompletableFuture());
+        }
+        for (CompletableFuture<Void> bad : badStages) {
+          Throwable failure = Await.failure(TIMEOUT, "a send of an envelope with a 70,000-byte field", bad);
+          assertInstanceOf(IllegalArgumentException.class, failure);
+          assertTrue(failure.getMessage().contains("(expected: at most 65535 bytes"), failure.getMessage());
+        }
+        for (CompletableFuture<Void> stage : goodStages) {
+          Await.success(TIMEOUT, "a good send in round " + round, stage);
+        }
+      }
+      awaitDeliveredIds(b, good);
+      assertEquals(good, b.handler().ids(), "the good envelopes, exactly once and in order");
+    }
+
+    private void awaitDeliveredIds(Instance to, List<String> ids) {
+      Await.until(TIMEOUT, to.id() + " to receive " + ids.size() + " envelopes", () -> to.handler().count(),
+          c -> c >= ids.size());
+    }
+  }
+
+  @Nested
   @DisplayName("NO_ROUTE")
   class NoRoute {
 
@@ -168,14 +250,15 @@ class RabbitBrokerTest {
       publishIngress(channel, "{\"to\":\"alice\",\"data\":{\"text\":\"hi \u00e9\"},\"from\":\"billing\",\"id\":\"ing-1\"}");
       publishIngress(channel, "{\"topic\":\"news\",\"data\":[1,2]}");
       List<Envelope> got = Await.until(TIMEOUT, "two ingress envelopes", () -> a.handler().ingress(), l -> l.size() >= 2);
-      Envelope user = got.get(0);
+      // Different recipients: no order between them.
+      Envelope user = got.stream().filter(e -> e.kind() == Envelope.Kind.USER).findFirst().orElseThrow();
       assertEquals("ing-1", user.id());
       assertEquals(Envelope.Kind.USER, user.kind());
       assertEquals("alice", user.target());
       assertEquals("billing", user.from());
       assertNull(user.origin());
       assertEquals("{\"text\":\"hi \u00e9\"}", user.dataAsString());
-      Envelope topic = got.get(1);
+      Envelope topic = got.stream().filter(e -> e.kind() == Envelope.Kind.TOPIC).findFirst().orElseThrow();
       assertEquals(Envelope.Kind.TOPIC, topic.kind());
       assertEquals("news", topic.target());
       assertNull(topic.from());
@@ -183,6 +266,40 @@ class RabbitBrokerTest {
       assertEquals("[1,2]", topic.dataAsString());
       assertEquals(0, a.handler().count(), "ingress is not delivered through onEnvelope");
       channel.close();
+    }
+
+    @Test
+    @DisplayName("the shared ingress queue of an earlier version is drained and unbound: its messages are routed once, new ones go through the partitions")
+    void legacyQueueDrained() throws Exception {
+      // A prefix of its own: as before an upgrade, no split queue is bound to this exchange yet.
+      try (RabbitTestSupport own = new RabbitTestSupport()) {
+        // What an earlier version left: the shared queue, bound to the exchange, with messages in it.
+        Channel channel = own.newChannel();
+        String legacy = own.prefix + ".ingress";
+        channel.exchangeDeclare(legacy, "fanout", true);
+        channel.queueDeclare(legacy, true, false, false, Map.of("x-queue-type", "classic"));
+        channel.queueBind(legacy, legacy, "");
+        byte[][] bodies = new byte[10][];
+        for (int i = 0; i < 10; i++) {
+          bodies[i] = ("{\"to\":\"u\",\"id\":\"" + (i < 5 ? "old-" : "new-") + i + "\",\"data\":" + i + "}")
+              .getBytes(StandardCharsets.UTF_8);
+        }
+        for (int i = 0; i < 5; i++) {
+          channel.basicPublish(legacy, "", null, bodies[i]);
+        }
+        Instance a = attach(own.options().build());
+        for (int i = 5; i < 10; i++) {
+          channel.basicPublish(legacy, "", null, bodies[i]);
+        }
+        Await.until(TIMEOUT, "ten ingress messages", () -> a.handler().ingress(), l -> l.size() >= 10);
+        Set<String> ids = new HashSet<>();
+        for (Envelope e : a.handler().ingress()) {
+          assertTrue(ids.add(e.id()), "routed twice: " + e.id());
+        }
+        assertEquals(10, ids.size());
+        assertEquals(0, messageCount(channel, legacy), "nothing new reaches the old queue");
+        channel.close();
+      }
     }
 
     @Test
@@ -208,10 +325,12 @@ class RabbitBrokerTest {
     }
 
     @Test
-    @DisplayName("malformed bodies are rejected without requeue and never reach the handler; good ones still do")
+    @DisplayName("malformed bodies are dead-lettered, never requeued, and never reach the handler; good ones still do")
     void malformedRejected() throws Exception {
       Instance a = attach();
       Channel channel = rabbit.newChannel();
+      // The dead-letter queue is shared by this class's tests.
+      long deadBefore = messageCount(channel, rabbit.prefix + ".ingress.dlq");
       for (String bad : List.of("not json", "[1]", "{\"data\":1}", "{\"to\":\"u\",\"topic\":\"t\",\"data\":1}",
           "{\"to\":\"u\"}", "{\"to\":5,\"data\":1}")) {
         publishIngress(channel, bad);
@@ -219,10 +338,169 @@ class RabbitBrokerTest {
       publishIngress(channel, "{\"to\":\"u\",\"id\":\"good\",\"data\":true}");
       List<Envelope> got = Await.until(TIMEOUT, "the good message", () -> a.handler().ingress(), l -> !l.isEmpty());
       assertEquals("good", got.get(0).id());
-      Await.until(TIMEOUT, "the ingress queue to be empty (rejected, not requeued)",
-          () -> messageCount(channel, rabbit.prefix + ".ingress"), c -> c == 0);
+      Await.until(TIMEOUT, "the malformed bodies in the dead-letter queue (not requeued)",
+          () -> messageCount(channel, rabbit.prefix + ".ingress.dlq"), c -> c == deadBefore + 6);
+      assertEquals(0, messageCount(channel, rabbit.prefix + ".ingress.split"));
       assertEquals(1, a.handler().ingress().size());
       channel.close();
+    }
+
+    @Test
+    @DisplayName("a poison message (a from or id over 65,535 bytes, an over-long to, a body over ingressMaxMessageBytes) is dead-lettered with its reason; the publisher and every other message are untouched")
+    void poisonDeadLettered() throws Exception {
+      // The handler routes each message through its own endpoint, as the gateway does. Permits for
+      // what is in flight here at once, and no more: a permit lost to a poison message shows below.
+      MessageBroker broker = RabbitBroker.create(rabbit.options().maxPendingPublishes(100).ingressMaxMessageBytes(200_000).build());
+      brokers.add(broker);
+      String id = "poison-" + ids.incrementAndGet();
+      Routing routing = new Routing();
+      BrokerEndpoint endpoint = Await.success(TIMEOUT, "attach", broker.attach(id, routing));
+      routing.route(endpoint, id);
+      Channel channel = rabbit.newChannel();
+      // The dead-letter queue is shared by this class's tests: start from an empty one.
+      channel.queuePurge(rabbit.prefix + ".ingress.dlq");
+      String huge = "x".repeat(70_000);
+      List<String> poison = List.of(
+          "{\"to\":\"u\",\"from\":\"" + huge + "\",\"data\":1}",
+          "{\"to\":\"u\",\"id\":\"" + huge + "\",\"data\":1}",
+          "{\"to\":\"" + "u".repeat(256) + "\",\"data\":1}",
+          "{\"to\":\"u\",\"data\":\"" + "y".repeat(200_001) + "\"}");
+      List<String> good = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        publishIngress(channel, poison.get(i % poison.size()));
+        good.add("good-" + i);
+        publishIngress(channel, "{\"to\":\"u\",\"id\":\"good-" + i + "\",\"data\":" + i + "}");
+      }
+      Await.until(TIMEOUT, "every good message routed", () -> routing.routed, r -> r.containsAll(good));
+      String dlq = rabbit.prefix + ".ingress.dlq";
+      Await.until(TIMEOUT, "30 poison messages in " + dlq, () -> messageCount(channel, dlq), c -> c == 30);
+      assertEquals(List.of(), routing.failed, "no routed message failed");
+      for (Envelope e : routing.seen) {
+        assertTrue(e.id().startsWith("good-"), "the handler never sees a poison message: " + e);
+      }
+      GetResponse dead = channel.basicGet(dlq, true);
+      assertEquals("ingress body: \"from\" is 70000 bytes (expected: 1..255 bytes of UTF-8)",
+          String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-error")));
+      assertEquals(rabbit.prefix + ".ingress.split", String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-queue")));
+      assertTrue(new String(dead.getBody(), StandardCharsets.UTF_8).startsWith("{\"to\":\"u\",\"from\":\"xxx"), "the body as published");
+      // The publisher still takes sends: a burst of 100 (the whole permit budget) succeeds.
+      List<CompletableFuture<Void>> after = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        after.add(endpoint.sendToInstance(id, envelope("after-" + i)).toCompletableFuture());
+      }
+      Await.success(TIMEOUT, "100 sends after the poison", CompletableFuture.allOf(after.toArray(new CompletableFuture<?>[0])));
+      channel.close();
+    }
+
+    @Test
+    @DisplayName("a message whose user is never found is tried ingressMaxAttempts times in place, then dead-lettered; the next one for that user follows, others are not held up")
+    void notRoutedDeadLettered() throws Exception {
+      try (RabbitTestSupport own = new RabbitTestSupport()) {
+        List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.wsgateway.broker.EnvelopeHandler handler = new io.wsgateway.broker.EnvelopeHandler() {
+          @Override
+          public void onEnvelope(Envelope envelope) {}
+
+          @Override
+          public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+            calls.add(envelope.id());
+            return envelope.target().equals("ghost")
+                ? CompletableFuture.failedFuture(new BrokerException(BrokerException.Reason.NO_ROUTE, "user ghost not found"))
+                : CompletableFuture.completedFuture(null);
+          }
+        };
+        MessageBroker broker = RabbitBroker.create(own.options().ingressRetryDelay(Duration.ofMillis(20)).build());
+        brokers.add(broker);
+        Await.success(TIMEOUT, "attach", broker.attach("nr-" + ids.incrementAndGet(), handler));
+        Channel channel = own.newChannel();
+        for (String body : List.of("{\"to\":\"ghost\",\"id\":\"g1\",\"data\":1}", "{\"to\":\"ghost\",\"id\":\"g2\",\"data\":2}",
+            "{\"to\":\"alive\",\"id\":\"a1\",\"data\":1}")) {
+          channel.basicPublish(own.prefix + ".ingress", "", null, body.getBytes(StandardCharsets.UTF_8));
+        }
+        String dlq = own.prefix + ".ingress.dlq";
+        Await.until(TIMEOUT, "both ghost messages dead-lettered", () -> messageCount(channel, dlq), c -> c == 2);
+        List<String> ghost = calls.stream().filter(id -> id.startsWith("g")).toList();
+        assertEquals(List.of("g1", "g1", "g1", "g2", "g2", "g2"), ghost, "three tries each, in place, in order");
+        assertTrue(calls.contains("a1"));
+        GetResponse dead = channel.basicGet(dlq, true);
+        assertEquals("not routed after 3 attempt(s): user ghost not found",
+            String.valueOf(dead.getProps().getHeaders().get("x-wsgateway-error")));
+        assertTrue(new String(dead.getBody(), StandardCharsets.UTF_8).contains("\"id\":\"g1\""));
+        channel.close();
+      }
+    }
+
+    @Test
+    @DisplayName("an instance that answers UNAVAILABLE hands the partition over: the next instance routes the message, in order")
+    void unavailableHandsOver() throws Exception {
+      try (RabbitTestSupport own = new RabbitTestSupport()) {
+        List<String> refused = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.wsgateway.broker.EnvelopeHandler stopping = new io.wsgateway.broker.EnvelopeHandler() {
+          @Override
+          public void onEnvelope(Envelope envelope) {}
+
+          @Override
+          public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+            refused.add(envelope.id());
+            return CompletableFuture.failedFuture(new BrokerException(BrokerException.Reason.UNAVAILABLE, "stopping"));
+          }
+        };
+        RabbitBrokerOptions options = own.options().recoveryInterval(Duration.ofSeconds(30)).build();
+        MessageBroker first = RabbitBroker.create(options);
+        brokers.add(first);
+        // Attached first: the active consumer of every queue.
+        Await.success(TIMEOUT, "attach the stopping instance", first.attach("stop-" + ids.incrementAndGet(), stopping));
+        MessageBroker second = RabbitBroker.create(options);
+        brokers.add(second);
+        RecordingHandler working = new RecordingHandler();
+        Await.success(TIMEOUT, "attach the working instance", second.attach("work-" + ids.incrementAndGet(), working));
+        Channel channel = own.newChannel();
+        for (int i = 1; i <= 20; i++) {
+          channel.basicPublish(own.prefix + ".ingress", "", null,
+              ("{\"to\":\"u\",\"id\":\"h" + i + "\",\"data\":" + i + "}").getBytes(StandardCharsets.UTF_8));
+        }
+        List<Envelope> got = Await.until(TIMEOUT, "the working instance to route all 20", working::ingress, l -> l.size() >= 20);
+        List<String> order = got.stream().map(Envelope::id).toList();
+        List<String> expected = new ArrayList<>();
+        for (int i = 1; i <= 20; i++) {
+          expected.add("h" + i);
+        }
+        assertEquals(expected, order, "in publish order, each once");
+        assertTrue(!refused.isEmpty(), "the stopping instance was asked first");
+        channel.close();
+      }
+    }
+
+    /** Routes each ingress envelope through the endpoint to its own inbox, as a gateway would. */
+    final class Routing implements io.wsgateway.broker.EnvelopeHandler {
+      final List<Envelope> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      final List<String> routed = new java.util.concurrent.CopyOnWriteArrayList<>();
+      final List<String> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+      private volatile BrokerEndpoint endpoint;
+      private volatile String self;
+
+      void route(BrokerEndpoint endpoint, String self) {
+        this.endpoint = endpoint;
+        this.self = self;
+      }
+
+      @Override
+      public void onEnvelope(Envelope envelope) {}
+
+      @Override
+      public java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
+        seen.add(envelope);
+        if (endpoint == null) {
+          return CompletableFuture.failedFuture(new BrokerException(BrokerException.Reason.UNAVAILABLE, "starting"));
+        }
+        return endpoint.sendToInstance(self, envelope).whenComplete((v, e) -> {
+          if (e == null) {
+            routed.add(envelope.id());
+          } else {
+            failed.add(envelope.id() + ": " + e);
+          }
+        });
+      }
     }
 
     private long messageCount(Channel channel, String queue) {

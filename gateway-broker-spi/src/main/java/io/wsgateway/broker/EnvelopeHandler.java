@@ -27,12 +27,23 @@ public interface EnvelopeHandler {
    * An envelope arrived from backend ingress: it is addressed to a user or topic but not yet routed
    * to an instance, so the receiving gateway routes it. Default: treat as {@link #onEnvelope}.
    *
+   * <p>Order: a broker that orders ingress per recipient (the RabbitMQ broker does; a recipient is the
+   * pair of {@link Envelope#kind()} and {@link Envelope#target()}) calls this for a recipient only once
+   * the stage it returned for that recipient's previous envelope has completed, on whichever instance
+   * that was; envelopes of different recipients may be handed over concurrently. For the order to
+   * reach the clients, the handler must (1) complete the stage only once the envelope is handed over
+   * so that nothing it hands over later for the same recipient can overtake it (confirmed by the
+   * broker into every target instance's inbox, or delivered or stored locally), and (2) deliver the
+   * envelopes of successive calls for one recipient in call order. After an instance fails, an
+   * envelope it had routed may be handed over again (same {@link Envelope#id()}): drop it by id.
+   *
    * @return completes when the envelope was routed; a broker acknowledges the ingress message then.
    *     Failing with a {@link BrokerException} of reason {@link BrokerException.Reason#UNAVAILABLE}
-   *     (this instance cannot route now, e.g. it is stopping) asks the broker to hand the message to
-   *     another consumer; reason {@link BrokerException.Reason#NO_ROUTE} (the addressee was not found)
-   *     asks for one more try elsewhere; any other failure means the handler gave up on it (and
-   *     reported why).
+   *     (this instance cannot route now, e.g. it is stopping) asks the broker to hand the message
+   *     (with those behind it, in order) to another consumer; reason {@link
+   *     BrokerException.Reason#NO_ROUTE} (the addressee was not found) asks for another try, which
+   *     an ordering broker makes in place, a bounded number of times, before it dead-letters the
+   *     message; any other failure means the handler gave up on it (and reported why).
    */
   default java.util.concurrent.CompletionStage<Void> onIngress(Envelope envelope) {
     onEnvelope(envelope);

@@ -63,6 +63,44 @@ class EnvelopeCodecTest {
   }
 
   @Nested
+  @DisplayName("field limits")
+  class FieldLimits {
+
+    private final byte[] data = utf8("{}");
+
+    @Test
+    @DisplayName("a field of exactly 65,535 bytes of modified UTF-8 round-trips; one more byte is refused, naming the field")
+    void limit() {
+      String max = "a".repeat(EnvelopeCodec.MAX_FIELD_BYTES);
+      Envelope fits = Envelope.toUser(max, max, max, data, max);
+      assertSameEnvelope(fits, EnvelopeCodec.decode(EnvelopeCodec.encode(List.of(fits))).get(0));
+      String over = max + "a";
+      for (String field : List.of("id", "target", "from", "origin")) {
+        Envelope e = Envelope.toUser(field.equals("id") ? over : "i", field.equals("target") ? over : "t",
+            field.equals("from") ? over : null, data, field.equals("origin") ? over : null);
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.checkEncodable(e));
+        assertEquals("envelope " + field + ": 65536 bytes (expected: at most 65535 bytes of modified UTF-8)",
+            refused.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.encode(List.of(fits, e)), "encode refuses it too");
+      }
+    }
+
+    @Test
+    @DisplayName("counts modified UTF-8: NUL and U+0080..U+07FF take 2 bytes, other UTF-16 units 3, surrogate pairs 6")
+    void modifiedUtf8() {
+      assertEquals(2, EnvelopeCodec.modifiedUtf8Length("\0"));
+      assertEquals(2, EnvelopeCodec.modifiedUtf8Length("\u00e9"));
+      assertEquals(3, EnvelopeCodec.modifiedUtf8Length("\u0800"));
+      assertEquals(6, EnvelopeCodec.modifiedUtf8Length("\ud83d\ude00"));
+      // 21,846 characters of 3 bytes: 65,538 bytes, over the limit though far under 65,535 characters.
+      Envelope wide = Envelope.toUser("\u20ac".repeat(21_846), "u", null, data, null);
+      assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.checkEncodable(wide));
+      Envelope narrow = Envelope.toUser("\u20ac".repeat(21_845), "u", "\0".repeat(100), data, null);
+      assertSameEnvelope(narrow, EnvelopeCodec.decode(EnvelopeCodec.encode(List.of(narrow))).get(0));
+    }
+  }
+
+  @Nested
   @DisplayName("decoding corrupt input")
   class Corrupt {
 
@@ -115,6 +153,39 @@ class EnvelopeCodecTest {
         byte[] body = Arrays.copyOf(valid, length);
         assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body), "truncated to " + length);
       }
+    }
+
+    @Test
+    @DisplayName("rejects a string length beyond the body before allocating for it (found by fuzzing)")
+    void stringLengthBeyondBody() {
+      byte[] body = valid.clone();
+      // The id's 16-bit length prefix follows version, count and kind.
+      body[6] = (byte) 0xff;
+      body[7] = (byte) 0xff;
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body));
+      assertEquals("envelope string length: 65535 (expected: at most the " + (valid.length - 8) + " bytes that follow)",
+          e.getMessage());
+    }
+
+    @Test
+    @DisplayName("rejects trailing bytes after the last envelope")
+    void trailingBytes() {
+      byte[] body = Arrays.copyOf(valid, valid.length + 1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body));
+      assertEquals("envelope batch: 1 trailing bytes", e.getMessage());
+    }
+
+    @Test
+    @DisplayName("rejects a count the body is too short to hold, before allocating for it")
+    void countBeyondBody() {
+      byte[] body = valid.clone();
+      int count = EnvelopeCodec.MAX_BATCH;
+      body[1] = (byte) (count >>> 24);
+      body[2] = (byte) (count >>> 16);
+      body[3] = (byte) (count >>> 8);
+      body[4] = (byte) count;
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body));
+      assertTrue(e.getMessage().startsWith("envelope batch count: 65536 (expected: at most "), e.getMessage());
     }
 
     @Test

@@ -33,7 +33,7 @@ public final class RabbitBrokerImpl implements MessageBroker {
 
   private final RabbitBrokerOptions options;
   private final Topology topology;
-  private final IngressMessages ingress = new IngressMessages();
+  private final IngressMessages ingress;
   // Concurrent because attach, an endpoint's close and the broker's close may run on different threads.
   private final Map<String, RabbitEndpoint> endpoints = new ConcurrentHashMap<>();
   private volatile boolean closed;
@@ -41,6 +41,7 @@ public final class RabbitBrokerImpl implements MessageBroker {
   public RabbitBrokerImpl(RabbitBrokerOptions options) {
     this.options = options;
     this.topology = new Topology(options.exchangePrefix());
+    this.ingress = new IngressMessages(options.ingressMaxMessageBytes());
     log.debug("RabbitMQ broker created: {}", options);
   }
 
@@ -124,7 +125,10 @@ public final class RabbitBrokerImpl implements MessageBroker {
     return addresses;
   }
 
-  /** Closes every endpoint and waits for them, at most the publish timeout plus a second. */
+  /**
+   * Closes every endpoint and waits for them, at most twice the publish timeout plus a second: each
+   * waits up to the publish timeout for its ingress in flight, then as long for its last confirms.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -137,7 +141,7 @@ public final class RabbitBrokerImpl implements MessageBroker {
     }
     try {
       CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]))
-          .get(options.publishTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
+          .get(2 * options.publishTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {

@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * {@code io} in the order the client reports them. Every stage completes on {@code io}. Deliveries run
  * on the client's consumer threads, in order per channel.
  */
-final class RabbitEndpoint implements BrokerEndpoint {
+final class RabbitEndpoint implements BrokerEndpoint, IngressHost {
 
   private static final Logger log = LoggerFactory.getLogger(RabbitEndpoint.class);
 
@@ -76,7 +76,13 @@ final class RabbitEndpoint implements BrokerEndpoint {
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   /** Envelopes accepted and not yet completed: what maxPendingPublishes bounds. */
   private final AtomicInteger pending = new AtomicInteger();
+  /** Their bytes ({@link Pending#size}): what maxPendingPublishBytes bounds. */
+  private final java.util.concurrent.atomic.AtomicLong pendingBytes = new java.util.concurrent.atomic.AtomicLong();
   private final AtomicBoolean closing = new AtomicBoolean();
+  /** Set first by close(): ingress stops and drains while sends still work, then closing is set. */
+  private final AtomicBoolean closeRequested = new AtomicBoolean();
+  private final IngressSplitter splitter;
+  private final IngressPartitions partitions;
   private final CompletableFuture<BrokerEndpoint> attached = new CompletableFuture<>();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private final RecentMessages recent;
@@ -90,6 +96,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
   private Channel consumer;
   /** Consumes the orphans queue on its own channel: its liveness probes block only this channel. */
   private Channel orphans;
+  private boolean legacyIngress;
   private long epoch;
   private boolean finished;
   private final Map<Dest, DestState> destinations = new LinkedHashMap<>();
@@ -113,10 +120,58 @@ final class RabbitEndpoint implements BrokerEndpoint {
     });
     io.setRemoveOnCancelPolicy(true);
     io.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    long closeTimeout = options.publishTimeout().toMillis();
+    long reopen = options.recoveryInterval().toMillis();
+    this.splitter = new IngressSplitter(this, topology, options.ingressPartitions(), options.prefetch(), reopen, closeTimeout);
+    this.partitions = new IngressPartitions(this, topology, options.ingressPartitions(), options.prefetch(),
+        options.ingressMaxAttempts(), options.ingressRetryDelay().toMillis(), reopen, closeTimeout);
   }
 
-  String instanceId() {
+  @Override
+  public String instanceId() {
     return instanceId;
+  }
+
+  // ---------------------------------------------------------------- IngressHost
+
+  @Override
+  public EnvelopeHandler handler() {
+    return handler;
+  }
+
+  @Override
+  public IngressMessages parser() {
+    return broker.ingress();
+  }
+
+  @Override
+  public Channel newChannel() throws IOException {
+    Channel channel = connection.createChannel();
+    if (channel == null) {
+      throw new IOException("no channel available on the connection of " + instanceId);
+    }
+    return channel;
+  }
+
+  @Override
+  public CompletionStage<Void> copy(String queue, AMQP.BasicProperties props, byte[] body, Map<String, Object> headers) {
+    return submitCopy(queue, props, body, headers);
+  }
+
+  @Override
+  public boolean schedule(Runnable task, long delayMillis) {
+    try {
+      io.schedule(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          log.error("instance {}: unexpected failure on the publisher thread", instanceId, e);
+        }
+      }, delayMillis, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- attach
@@ -156,7 +211,14 @@ final class RabbitEndpoint implements BrokerEndpoint {
       consumer = connection.createChannel();
       consumer.basicQos(options.prefetch());
       consumer.basicConsume(inboxQueue, false, "inbox-" + instanceId, new InboxConsumer(consumer));
-      consumer.basicConsume(topology.ingressQueue, false, "ingress-" + instanceId, new IngressConsumer(consumer));
+      if (legacyIngressQueueExists()) {
+        // Left by a version that consumed ingress unordered: no longer fed (unbound), and drained.
+        admin.queueUnbind(topology.ingressQueue, topology.ingressExchange, "");
+        consumer.basicConsume(topology.ingressQueue, false, "ingress-" + instanceId, new IngressConsumer(consumer));
+        legacyIngress = true;
+      }
+      partitions.start();
+      splitter.start();
       orphans = connection.createChannel();
       orphans.basicQos(Math.max(1, options.prefetch() / 4));
       orphans.basicConsume(topology.orphansQueue, false, "orphans-" + instanceId, new OrphanConsumer(orphans));
@@ -182,10 +244,23 @@ final class RabbitEndpoint implements BrokerEndpoint {
     if (options.upstreamEnabled()) {
       channel.exchangeDeclare(topology.upstreamExchange, BuiltinExchangeType.TOPIC, true, false, null);
     }
-    Map<String, Object> ingressArgs = new HashMap<>();
-    ingressArgs.put("x-queue-type", options.ingressQueueType().name().toLowerCase(java.util.Locale.ROOT));
-    channel.queueDeclare(topology.ingressQueue, true, false, false, ingressArgs);
-    channel.queueBind(topology.ingressQueue, topology.ingressExchange, "");
+    // Ingress: the exchange feeds the split queue, whose one active consumer moves each message to its
+    // recipient's partition queue, each with one active consumer: per-recipient order (see
+    // IngressSplitter, IngressPartitions). Both dead-letter to the ingress dead-letter queue.
+    Map<String, Object> orderedArgs = new HashMap<>();
+    orderedArgs.put("x-queue-type", options.ingressQueueType().name().toLowerCase(java.util.Locale.ROOT));
+    orderedArgs.put("x-single-active-consumer", true);
+    orderedArgs.put("x-dead-letter-exchange", "");
+    orderedArgs.put("x-dead-letter-routing-key", topology.ingressDeadLetterQueue);
+    channel.queueDeclare(topology.ingressSplitQueue, true, false, false, orderedArgs);
+    channel.queueBind(topology.ingressSplitQueue, topology.ingressExchange, "");
+    for (int i = 0; i < options.ingressPartitions(); i++) {
+      channel.queueDeclare(topology.ingressPartition(i), true, false, false, orderedArgs);
+    }
+    Map<String, Object> deadLetterArgs = new HashMap<>();
+    deadLetterArgs.put("x-max-length", options.deadLetterMaxMessages());
+    deadLetterArgs.put("x-max-length-bytes", options.deadLetterMaxBytes());
+    channel.queueDeclare(topology.ingressDeadLetterQueue, true, false, false, deadLetterArgs);
     channel.queueDeclare(topology.orphansQueue, true, false, false,
         Map.of("x-message-ttl", (int) Math.min(Integer.MAX_VALUE, options.orphanRetention().toMillis())));
     Map<String, Object> inboxArgs = new HashMap<>();
@@ -199,6 +274,16 @@ final class RabbitEndpoint implements BrokerEndpoint {
     inboxArgs.put("x-dead-letter-routing-key", topology.orphansQueue);
     channel.queueDeclare(inboxQueue, false, false, false, inboxArgs);
     channel.queueBind(inboxQueue, topology.inboxExchange, instanceId);
+  }
+
+  /** Whether the shared ingress queue of earlier versions exists (a passive declare, on a channel of its own). */
+  private boolean legacyIngressQueueExists() {
+    try (Channel probe = connection.createChannel()) {
+      probe.queueDeclarePassive(topology.ingressQueue);
+      return true;
+    } catch (IOException | java.util.concurrent.TimeoutException | RuntimeException absent) {
+      return false;
+    }
   }
 
   private void openPublisher() throws IOException {
@@ -318,10 +403,15 @@ final class RabbitEndpoint implements BrokerEndpoint {
 
   @Override
   public CompletionStage<Void> close() {
-    if (closing.compareAndSet(false, true)) {
-      if (!runOnIo(this::shutdown)) {
-        closed.complete(null);
-      }
+    if (closeRequested.compareAndSet(false, true)) {
+      // Ingress first, while sends still work: the stages in flight route through this endpoint, and
+      // partitions go to the next instance only once they completed (or the close timeout passed).
+      CompletableFuture.allOf(splitter.close(), partitions.close()).whenComplete((v, e) -> {
+        closing.set(true);
+        if (!runOnIo(this::shutdown)) {
+          closed.complete(null);
+        }
+      });
     }
     return closed;
   }
@@ -329,8 +419,21 @@ final class RabbitEndpoint implements BrokerEndpoint {
   // ---------------------------------------------------------------- publishing (io thread)
 
   private CompletionStage<Void> submit(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers) {
+    return submit(dest, envelope, raw, headers, null);
+  }
+
+  private CompletionStage<Void> submit(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers,
+      AMQP.BasicProperties copyOf) {
     if (closing.get()) {
       return CompletableFuture.failedFuture(closedException());
+    }
+    if (envelope != null) {
+      try {
+        // Refused here, alone: once batched, an envelope the codec cannot carry would fail its batch.
+        EnvelopeCodec.checkEncodable(envelope);
+      } catch (IllegalArgumentException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
     if (pending.incrementAndGet() > options.maxPendingPublishes()) {
       pending.decrementAndGet();
@@ -339,7 +442,16 @@ final class RabbitEndpoint implements BrokerEndpoint {
           : new BrokerException(Reason.UNAVAILABLE, "RabbitMQ unreachable and the outage buffer is full ("
               + options.maxPendingPublishes() + " envelopes)"));
     }
-    Pending p = new Pending(dest, envelope, raw, headers, System.nanoTime() + timeoutNanos);
+    Pending p = new Pending(dest, envelope, raw, headers, copyOf, System.nanoTime() + timeoutNanos);
+    if (pendingBytes.addAndGet(p.size) > options.maxPendingPublishBytes()) {
+      pendingBytes.addAndGet(-p.size);
+      pending.decrementAndGet();
+      return CompletableFuture.failedFuture(connected
+          ? new BrokerException(Reason.OVERLOADED, "more than " + options.maxPendingPublishBytes()
+              + " bytes of envelopes unconfirmed")
+          : new BrokerException(Reason.UNAVAILABLE, "RabbitMQ unreachable and the outage buffer is full ("
+              + options.maxPendingPublishBytes() + " bytes)"));
+    }
     submissions.add(p);
     if (drainScheduled.compareAndSet(false, true) && !runOnIo(this::drain)) {
       failSubmissions();
@@ -422,7 +534,14 @@ final class RabbitEndpoint implements BrokerEndpoint {
     if (dest.raw) {
       Pending only = chunk.get(0);
       body = only.raw;
-      if (dest.exchange.equals(topology.inboxExchange)) {
+      if (only.copyOf != null) {
+        // Our message id (returns are matched by it); the original's, if any, in a header.
+        Map<String, Object> headers = new HashMap<>(only.headers);
+        if (only.copyOf.getMessageId() != null) {
+          headers.putIfAbsent(ORIGINAL_MESSAGE_ID_HEADER, only.copyOf.getMessageId());
+        }
+        props = only.copyOf.builder().messageId(messageId).headers(headers);
+      } else if (dest.exchange.equals(topology.inboxExchange)) {
         // A batch sent back to a live instance that fell behind (see OrphanConsumer).
         props.contentType(BATCH_CONTENT_TYPE).headers(only.headers).deliveryMode(TRANSIENT);
       } else {
@@ -433,12 +552,25 @@ final class RabbitEndpoint implements BrokerEndpoint {
       for (Pending p : chunk) {
         envelopes.add(p.envelope);
       }
-      body = EnvelopeCodec.encode(envelopes);
+      try {
+        body = EnvelopeCodec.encode(envelopes);
+      } catch (RuntimeException e) {
+        // Unreachable while submit checks every envelope; if it ever happens, fail this chunk's stages
+        // (returning their permits) rather than lose them on this thread.
+        log.error("instance {}: could not encode a batch of {} envelope(s)", instanceId, chunk.size(), e);
+        failAll(chunk, e);
+        return true;
+      }
       // Transient: inboxes are not durable, and an envelope outliving an outage would be stale anyway.
       props.contentType(BATCH_CONTENT_TYPE).deliveryMode(TRANSIENT);
     }
     try {
       publisher.basicPublish(dest.exchange, dest.routingKey, dest.mandatory, props.build(), body);
+    } catch (IllegalArgumentException e) {
+      // Refused by the client before sending (not a connection problem): fail this chunk alone.
+      log.warn("instance {}: publish to {} refused by the client: {}", instanceId, dest, e.toString());
+      failAll(chunk, e);
+      return true;
     } catch (IOException | AlreadyClosedException e) {
       // Not sent: keep the chunk at the head of its queue, in order, for after recovery.
       log.debug("instance {}: publish failed, buffering until recovery", instanceId, e);
@@ -601,13 +733,19 @@ final class RabbitEndpoint implements BrokerEndpoint {
   }
 
   private void complete(Pending p) {
-    pending.decrementAndGet();
+    release(p);
     p.future.complete(null);
   }
 
   private void fail(Pending p, Throwable cause) {
-    pending.decrementAndGet();
+    release(p);
     p.future.completeExceptionally(cause);
+  }
+
+  /** Returns {@code p}'s permits: its count and its bytes. Exactly once per accepted Pending. */
+  private void release(Pending p) {
+    pending.decrementAndGet();
+    pendingBytes.addAndGet(-p.size);
   }
 
   private void failAll(List<Pending> items, Throwable cause) {
@@ -633,7 +771,9 @@ final class RabbitEndpoint implements BrokerEndpoint {
       }
       try {
         consumer.basicCancel("inbox-" + instanceId);
-        consumer.basicCancel("ingress-" + instanceId);
+        if (legacyIngress) {
+          consumer.basicCancel("ingress-" + instanceId);
+        }
         orphans.basicCancel("orphans-" + instanceId);
       } catch (IOException | RuntimeException e) {
         log.debug("instance {}: cancelling consumers failed", instanceId, e);
@@ -790,8 +930,7 @@ final class RabbitEndpoint implements BrokerEndpoint {
       try {
         envelope = broker.ingress().parse(body);
       } catch (IllegalArgumentException e) {
-        log.warn("instance {}: rejecting malformed ingress message: {}; body: {}", instanceId, e.getMessage(), preview(body));
-        getChannel().basicReject(delivery.getDeliveryTag(), false);
+        deadLetter(getChannel(), delivery.getDeliveryTag(), props, body, topology.ingressQueue, e.getMessage());
         return;
       }
       java.util.concurrent.CompletionStage<Void> routed;
@@ -954,6 +1093,54 @@ final class RabbitEndpoint implements BrokerEndpoint {
     }
   }
 
+  /** Header of a copied message: the message id it was published with. */
+  static final String ORIGINAL_MESSAGE_ID_HEADER = "x-wsgateway-message-id";
+  /** Header of a dead-lettered ingress message: why it could not be routed. */
+  static final String ERROR_HEADER = "x-wsgateway-error";
+  /** Header of a dead-lettered ingress message: the queue it was taken from. */
+  static final String QUEUE_HEADER = "x-wsgateway-queue";
+
+  /**
+   * Moves a message that cannot be routed to the ingress dead-letter queue, as published, with the
+   * reason in a header; acknowledges it once the copy is confirmed. If the copy fails, the message is
+   * rejected without requeue (a queue with a dead-letter exchange moves it there itself): it must not
+   * come back and block what follows it.
+   */
+  void deadLetter(Channel channel, long deliveryTag, AMQP.BasicProperties props, byte[] body, String queue, String reason) {
+    deadLetter(channel, deliveryTag, props, body, queue, reason, () -> {});
+  }
+
+  @Override
+  public void deadLetter(Channel channel, long deliveryTag, AMQP.BasicProperties props, byte[] body, String queue,
+      String reason, Runnable settled) {
+    log.warn("instance {}: ingress message from {} dead-lettered to {}: {}; body: {}", instanceId, queue,
+        topology.ingressDeadLetterQueue, reason, preview(body));
+    Map<String, Object> headers = new HashMap<>(props.getHeaders() == null ? Map.of() : props.getHeaders());
+    headers.put(ERROR_HEADER, reason.length() > 1_000 ? reason.substring(0, 1_000) + "..." : reason);
+    headers.put(QUEUE_HEADER, queue);
+    submitCopy(topology.ingressDeadLetterQueue, props, body, headers).whenComplete((v, e) -> {
+      try {
+        if (e == null) {
+          channel.basicAck(deliveryTag, false);
+        } else {
+          log.warn("instance {}: could not dead-letter an ingress message ({}); rejecting it", instanceId, e.toString());
+          channel.basicReject(deliveryTag, false);
+        }
+      } catch (IOException | AlreadyClosedException closed) {
+        log.debug("instance {}: could not settle a dead-lettered message: {}", instanceId, closed.toString());
+      }
+      settled.run();
+    });
+  }
+
+  /**
+   * Publishes a copy of a consumed message to {@code queue} (through the default exchange, mandatory,
+   * with its properties and {@code headers}); completes on the confirm.
+   */
+  CompletionStage<Void> submitCopy(String queue, AMQP.BasicProperties props, byte[] body, Map<String, Object> headers) {
+    return submit(new Dest("", queue, true, true), null, body, headers, props);
+  }
+
   private static String preview(byte[] body) {
     String text = new String(body, 0, Math.min(body.length, 200), StandardCharsets.UTF_8);
     return body.length > 200 ? text + "... (" + body.length + " bytes)" : text;
@@ -970,20 +1157,32 @@ final class RabbitEndpoint implements BrokerEndpoint {
     final Envelope envelope;
     final byte[] raw;
     final Map<String, Object> headers;
+    /** For a copy of a consumed message: its properties, kept but for the message id. */
+    final AMQP.BasicProperties copyOf;
     final long deadline;
     final int size;
     final CompletableFuture<Void> future = new CompletableFuture<>();
 
-    Pending(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers, long deadline) {
+    Pending(Dest dest, Envelope envelope, byte[] raw, Map<String, Object> headers, AMQP.BasicProperties copyOf,
+        long deadline) {
       this.dest = dest;
       this.envelope = envelope;
       this.raw = raw;
       this.headers = headers;
+      this.copyOf = copyOf;
       this.deadline = deadline;
-      this.size = envelope != null
-          ? envelope.data().length + 2 * (envelope.id().length() + envelope.target().length()) + 32
-          : raw.length;
+      this.size = envelope != null ? encodedSize(envelope) : raw.length;
     }
+  }
+
+  /** About the bytes {@code envelope} takes in a batch (and in memory): data, strings, framing. */
+  static int encodedSize(Envelope envelope) {
+    // Strings are counted as UTF-16 units, at most 3 bytes each once encoded: close enough for a
+    // bound, and cheaper than encoding twice. Their limits keep the sum far from overflow.
+    long strings = envelope.id().length() + envelope.target().length()
+        + (envelope.from() == null ? 0 : envelope.from().length())
+        + (envelope.origin() == null ? 0 : envelope.origin().length());
+    return (int) Math.min(Integer.MAX_VALUE, envelope.data().length + 2 * strings + 16);
   }
 
   /** The buffered and in-flight publishes of one destination. Confined to io. */

@@ -18,6 +18,11 @@ final class Topology {
   /** Where inboxes dead-letter what waited too long: shared by all instances, like ingress. */
   final String orphansQueue;
   final String upstreamExchange;
+  /** Where ingress messages that cannot be routed go, with the reason in a header. */
+  final String ingressDeadLetterQueue;
+  /** Bound to the ingress exchange; its one active consumer moves each message to its partition. */
+  final String ingressSplitQueue;
+  private final String ingressPartitionPrefix;
   private final String inboxQueuePrefix;
 
   Topology(String prefix) {
@@ -28,6 +33,34 @@ final class Topology {
     this.ingressQueue = prefix + ".ingress";
     this.orphansQueue = prefix + ".orphans";
     this.upstreamExchange = prefix + ".upstream";
+    this.ingressDeadLetterQueue = prefix + ".ingress.dlq";
+    this.ingressSplitQueue = prefix + ".ingress.split";
+    this.ingressPartitionPrefix = prefix + ".ingress.part.";
+  }
+
+  /** The queue of ingress partition {@code index}. */
+  String ingressPartition(int index) {
+    return ingressPartitionPrefix + index;
+  }
+
+  /**
+   * The partition of a recipient: FNV-1a (32 bits) of the UTF-8 bytes of {@code kind + ":" + target}
+   * (kind {@code user} or {@code topic}), as an unsigned number modulo {@code partitions}. Documented
+   * in {@code docs/backend.md}: it must never change, or messages for one recipient queued around the
+   * change would be split between two partitions.
+   */
+  static int partitionOf(String recipientKey, int partitions) {
+    int hash = 0x811c9dc5;
+    for (byte b : recipientKey.getBytes(StandardCharsets.UTF_8)) {
+      hash ^= b & 0xff;
+      hash *= 0x01000193;
+    }
+    return (int) (Integer.toUnsignedLong(hash) % partitions);
+  }
+
+  /** The key ingress is partitioned and ordered by: {@code user:<id>} or {@code topic:<name>}. */
+  static String recipientKey(io.wsgateway.broker.Envelope envelope) {
+    return (envelope.kind() == io.wsgateway.broker.Envelope.Kind.TOPIC ? "topic:" : "user:") + envelope.target();
   }
 
   /** The inbox queue of {@code instanceId}; it is bound to the inbox exchange with the id as key. */

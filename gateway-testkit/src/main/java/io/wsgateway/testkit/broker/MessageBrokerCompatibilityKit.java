@@ -78,6 +78,23 @@ public abstract class MessageBrokerCompatibilityKit {
     return false;
   }
 
+  /**
+   * Whether the broker takes backend ingress and orders it per recipient; if so, override {@link
+   * #publishIngress} too. Default: {@code false}, which skips the ingress rules.
+   */
+  protected boolean supportsOrderedIngress() {
+    return false;
+  }
+
+  /**
+   * Publishes one ingress message as a backend would, {@code {"to": user, "id": id, "data": k}}, and
+   * returns once the broker accepted it (e.g. a publisher confirm), so that successive calls are
+   * published in order. Only called if {@link #supportsOrderedIngress()}.
+   */
+  protected void publishIngress(String user, String id, int k) throws Exception {
+    throw new UnsupportedOperationException("publishIngress: override it with supportsOrderedIngress()");
+  }
+
   /** How long any single wait may take. Default: 10 seconds. */
   protected Duration timeout() {
     return Duration.ofSeconds(10);
@@ -523,6 +540,62 @@ public abstract class MessageBrokerCompatibilityKit {
       Await.success(timeout(), "send", a.endpoint.sendToInstance(b.id, big));
       awaitReceived(b, big.id());
       assertArrayEquals(payload, b.handler.envelopes().get(0).data());
+    }
+  }
+
+  @Nested
+  @DisplayName("backend ingress")
+  class Ingress {
+
+    @Test
+    @DisplayName("messages for one user, published in order, are handed to onIngress in that order, one at a time (the next only once the previous stage completed), across three attached instances")
+    void orderedPerRecipient() throws Exception {
+      Assumptions.assumeTrue(supportsOrderedIngress(), "this broker does not order backend ingress");
+      String user = unique("user");
+      List<Integer> calls = Collections.synchronizedList(new ArrayList<>());
+      List<String> overlaps = Collections.synchronizedList(new ArrayList<>());
+      java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.ScheduledExecutorService later = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+      try {
+        for (int i = 0; i < 3; i++) {
+          MessageBroker broker = broker();
+          String id = unique("ingress");
+          BrokerEndpoint endpoint = Await.success(timeout(), "attach " + id, broker.attach(id, new io.wsgateway.broker.EnvelopeHandler() {
+            @Override
+            public void onEnvelope(Envelope envelope) {}
+
+            @Override
+            public CompletionStage<Void> onIngress(Envelope envelope) {
+              if (!envelope.target().equals(user)) {
+                return CompletableFuture.completedFuture(null);
+              }
+              int k = Integer.parseInt(envelope.dataAsString());
+              if (!busy.compareAndSet(false, true)) {
+                overlaps.add("k=" + k);
+              }
+              calls.add(k);
+              CompletableFuture<Void> stage = new CompletableFuture<>();
+              // Routing takes a moment: the next call must wait for this stage.
+              later.schedule(() -> {
+                busy.set(false);
+                stage.complete(null);
+              }, 100, java.util.concurrent.TimeUnit.MICROSECONDS);
+              return stage;
+            }
+          }));
+          endpoints.add(endpoint);
+        }
+        List<Integer> expected = new ArrayList<>();
+        for (int k = 1; k <= 300; k++) {
+          publishIngress(user, user + "-" + k, k);
+          expected.add(k);
+        }
+        Await.until(timeout(), "300 ingress messages handed over", () -> calls.size(), n -> n >= 300);
+        assertEquals(expected, new ArrayList<>(calls), "in publish order, each once");
+        assertEquals(List.of(), overlaps, "a call while the previous stage for the user was incomplete");
+      } finally {
+        later.shutdownNow();
+      }
     }
   }
 
