@@ -68,6 +68,24 @@ public final class GatewayOptions {
   /** Default: client frames of unreserved types are not forwarded upstream through the broker. */
   public static final boolean DEFAULT_FORWARD_UPSTREAM = false;
 
+  // Hostile clients (docs/security.md): limits on what one connection may make the gateway do.
+  /**
+   * Default protocol errors ({@code malformed}, {@code rate_limited}, {@code unknown_type} answers)
+   * one connection may cause within {@link #DEFAULT_PROTOCOL_ERROR_WINDOW} before it is closed with
+   * 1008 {@code too many protocol errors}: 32. A working client causes none; a buggy one shows its
+   * errors well before that.
+   */
+  public static final int DEFAULT_MAX_PROTOCOL_ERRORS = 32;
+  /** Default window over which protocol errors are counted: 10 s. */
+  public static final Duration DEFAULT_PROTOCOL_ERROR_WINDOW = Duration.ofSeconds(10);
+  /**
+   * Default burst of {@code refresh} frames: 3. Each refresh verifies a signature, which costs far more
+   * than any other frame, so refreshes have a bucket of their own besides the frame rate.
+   */
+  public static final int DEFAULT_REFRESH_BURST = 3;
+  /** Default time after which one more {@code refresh} is allowed: 1 s. */
+  public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(1);
+
   private final String host;
   private final int port;
   private final String path;
@@ -98,6 +116,10 @@ public final class GatewayOptions {
   private final Duration handoverTimeout;
   private final Path tlsCertificateChain;
   private final Path tlsPrivateKey;
+  private final int maxProtocolErrors;
+  private final Duration protocolErrorWindow;
+  private final int refreshBurst;
+  private final Duration refreshInterval;
 
   private GatewayOptions(Builder b) {
     this.host = b.host;
@@ -130,6 +152,10 @@ public final class GatewayOptions {
     this.handoverTimeout = b.handoverTimeout;
     this.tlsCertificateChain = b.tlsCertificateChain;
     this.tlsPrivateKey = b.tlsPrivateKey;
+    this.maxProtocolErrors = b.maxProtocolErrors;
+    this.protocolErrorWindow = b.protocolErrorWindow;
+    this.refreshBurst = b.refreshBurst;
+    this.refreshInterval = b.refreshInterval;
   }
 
   /** The defaults. */
@@ -272,6 +298,25 @@ public final class GatewayOptions {
     return tlsPrivateKey;
   }
 
+  /** Protocol errors one connection may cause within {@link #protocolErrorWindow()}; one more closes it. */
+  public int maxProtocolErrors() {
+    return maxProtocolErrors;
+  }
+
+  public Duration protocolErrorWindow() {
+    return protocolErrorWindow;
+  }
+
+  /** {@code refresh} frames one connection may send at once; see {@link #refreshInterval()}. */
+  public int refreshBurst() {
+    return refreshBurst;
+  }
+
+  /** Time after which one more {@code refresh} is allowed, up to {@link #refreshBurst()}. */
+  public Duration refreshInterval() {
+    return refreshInterval;
+  }
+
   @Override
   public String toString() {
     return "GatewayOptions{host=" + host + ", port=" + port + ", path=" + path + ", instanceId=" + instanceId
@@ -287,7 +332,9 @@ public final class GatewayOptions {
         + ", forwardUpstream=" + forwardUpstream + ", adminHost=" + adminHost + ", adminPort=" + adminPort
         + ", recoveryWindow=" + recoveryWindow + ", handoverTimeout=" + handoverTimeout
         + ", tlsCertificateChain=" + tlsCertificateChain
-        + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>") + "}";
+        + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>")
+        + ", maxProtocolErrors=" + maxProtocolErrors + ", protocolErrorWindow=" + protocolErrorWindow
+        + ", refreshBurst=" + refreshBurst + ", refreshInterval=" + refreshInterval + "}";
   }
 
   /** Builds {@link GatewayOptions}; setters validate at once and throw on bad values. Not thread-safe. */
@@ -322,6 +369,10 @@ public final class GatewayOptions {
     private Duration handoverTimeout = DEFAULT_HANDOVER_TIMEOUT;
     private Path tlsCertificateChain;
     private Path tlsPrivateKey;
+    private int maxProtocolErrors = DEFAULT_MAX_PROTOCOL_ERRORS;
+    private Duration protocolErrorWindow = DEFAULT_PROTOCOL_ERROR_WINDOW;
+    private int refreshBurst = DEFAULT_REFRESH_BURST;
+    private Duration refreshInterval = DEFAULT_REFRESH_INTERVAL;
 
     private Builder() {}
 
@@ -356,6 +407,10 @@ public final class GatewayOptions {
       handoverTimeout = o.handoverTimeout;
       tlsCertificateChain = o.tlsCertificateChain;
       tlsPrivateKey = o.tlsPrivateKey;
+      maxProtocolErrors = o.maxProtocolErrors;
+      protocolErrorWindow = o.protocolErrorWindow;
+      refreshBurst = o.refreshBurst;
+      refreshInterval = o.refreshInterval;
     }
 
     /** Bind address. Default {@value GatewayOptions#DEFAULT_HOST}. */
@@ -561,6 +616,31 @@ public final class GatewayOptions {
     public Builder tls(Path certificateChain, Path privateKey) {
       this.tlsCertificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
       this.tlsPrivateKey = Objects.requireNonNull(privateKey, "privateKey");
+      return this;
+    }
+
+    /**
+     * Closes a connection with 1008 {@code too many protocol errors} once its frames drew more than
+     * {@code max} protocol errors ({@code malformed}, {@code rate_limited}, {@code unknown_type}) within
+     * {@code window}, counted from the first error of the window. Defaults {@value
+     * GatewayOptions#DEFAULT_MAX_PROTOCOL_ERRORS} and {@link GatewayOptions#DEFAULT_PROTOCOL_ERROR_WINDOW} (10 s).
+     */
+    public Builder protocolErrorLimit(int max, Duration window) {
+      positive("maxProtocolErrors", max);
+      this.protocolErrorWindow = positive("protocolErrorWindow", window);
+      this.maxProtocolErrors = max;
+      return this;
+    }
+
+    /**
+     * Limits {@code refresh} frames per connection to a burst of {@code burst}, with one more allowed
+     * every {@code interval}; excess refreshes get {@code rate_limited} and their token is not checked.
+     * Defaults {@value GatewayOptions#DEFAULT_REFRESH_BURST} and {@link GatewayOptions#DEFAULT_REFRESH_INTERVAL} (1 s).
+     */
+    public Builder refreshLimit(int burst, Duration interval) {
+      positive("refreshBurst", burst);
+      this.refreshInterval = positive("refreshInterval", interval);
+      this.refreshBurst = burst;
       return this;
     }
 
