@@ -344,6 +344,44 @@ final class Protocol {
     return b.append('}').toString();
   }
 
+  /**
+   * The error frame that tells a client a subscription was dropped because its rights to the topic
+   * are gone; {@code topic} is a field of its own so a client need not parse the message.
+   */
+  static String subscriptionRevoked(String topic) {
+    StringBuilder b = new StringBuilder(128).append("{\"type\":\"error\",\"code\":\"")
+        .append(io.wsgateway.ErrorCodes.SUBSCRIPTION_REVOKED).append("\",\"topic\":");
+    appendString(b, topic);
+    b.append(",\"message\":");
+    appendString(b, "subscription to " + topic + " revoked: not authorized");
+    return b.append('}').toString();
+  }
+
+  /**
+   * The {@code topic} of a {@code message} frame's prefix (see {@link #messagePrefix}), or {@code null}
+   * for a direct message. Reads only the fields before {@code data}, which the prefix holds whole.
+   */
+  static String topicOf(byte[] prefix) {
+    try (JsonParser p = JSON.createParser(prefix)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        if (name.equals("data")) {
+          return null;
+        }
+        JsonToken value = p.nextToken();
+        if (name.equals("topic") && value == JsonToken.VALUE_STRING) {
+          return p.getText();
+        }
+      }
+      return null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
   /** Appends {@code s} as a JSON string literal. */
   static void appendString(StringBuilder b, String s) {
     if (isPlain(s)) {
