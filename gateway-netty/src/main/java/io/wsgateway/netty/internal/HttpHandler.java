@@ -93,7 +93,15 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     QueryStringDecoder query = new QueryStringDecoder(req.uri());
-    String path = query.path();
+    String path;
+    try {
+      // Both decode lazily and throw on a broken percent-escape: decode here, where it can be answered.
+      path = query.path();
+      query.parameters();
+    } catch (IllegalArgumentException e) {
+      reject(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed request target: " + e.getMessage());
+      return;
+    }
     if (!admin && path.equals(gateway.options().path())) {
       handshake(ctx, req, query);
     } else if (admin && path.equals(ADMIN_STATE_PATH)) {

@@ -59,6 +59,9 @@ final class Protocol {
     String topic = null;
     String token = null;
     byte[] data = null;
+    if (!looksUtf8(frame)) {
+      throw new MalformedFrameException("frame is not a JSON object", null);
+    }
     try (JsonParser p = JSON.createParser(frame)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new MalformedFrameException("frame is not a JSON object", null);
@@ -81,6 +84,9 @@ final class Protocol {
               p.finishToken();
             }
             int end = (int) p.currentLocation().getByteOffset();
+            if (start < 0 || end < start || end > frame.length) {
+              throw new MalformedFrameException("\"data\" could not be read", id); // never seen: see looksUtf8
+            }
             data = Arrays.copyOfRange(frame, start, end);
           }
           default -> p.skipChildren();
@@ -99,6 +105,25 @@ final class Protocol {
       throw new MalformedFrameException("missing \"type\"", id);
     }
     return new ClientFrame(type, id, to, topic, token, data);
+  }
+
+  /**
+   * Whether Jackson will read {@code frame} as UTF-8, which the {@code data} slice needs (it is cut by
+   * byte offsets). Jackson guesses UTF-16 or UTF-32 from a byte-order mark or from NUL bytes among the
+   * first four, and a NUL byte is valid UTF-8, so a text frame of UTF-16 JSON passes the WebSocket
+   * layer; but JSON in UTF-8 never starts with NUL (nor with 0xFE or 0xFF, which UTF-8 never has), so
+   * such a frame is simply not a JSON object. Found by fuzzing.
+   */
+  private static boolean looksUtf8(byte[] frame) {
+    if (frame.length > 0 && (frame[0] == (byte) 0xFE || frame[0] == (byte) 0xFF)) {
+      return false;
+    }
+    for (int i = 0; i < Math.min(4, frame.length); i++) {
+      if (frame[i] == 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String firstLine(String message) {
