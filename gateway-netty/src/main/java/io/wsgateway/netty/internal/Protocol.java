@@ -59,7 +59,8 @@ final class Protocol {
     String topic = null;
     String token = null;
     byte[] data = null;
-    if (!looksUtf8(frame)) {
+    if (!looksUtf8(frame) || !startsWithBrace(frame)) {
+      // Answered without the JSON parser, whose exception would cost a stack trace per bad frame.
       throw new MalformedFrameException("frame is not a JSON object", null);
     }
     try (JsonParser p = JSON.createParser(frame)) {
@@ -124,6 +125,16 @@ final class Protocol {
       }
     }
     return true;
+  }
+
+  /** Whether the first byte after JSON whitespace is an opening brace. */
+  private static boolean startsWithBrace(byte[] frame) {
+    for (byte b : frame) {
+      if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+        return b == '{';
+      }
+    }
+    return false;
   }
 
   private static String firstLine(String message) {

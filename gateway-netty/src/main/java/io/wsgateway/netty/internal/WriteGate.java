@@ -1,10 +1,13 @@
 package io.wsgateway.netty.internal;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.wsgateway.netty.GatewayOptions;
 import io.wsgateway.netty.SlowConsumerPolicy;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -101,10 +104,20 @@ final class WriteGate {
     }
   }
 
-  /** Stops reading for good: the connection is closing and nothing the client sends matters now. */
+  /**
+   * Stops reading for good: the connection is closing and nothing the client sends matters now. The
+   * frame decoder goes too, so what was read but not yet decoded (the rest of a flood's last read, up
+   * to thousands of tiny frames) is dropped as one buffer instead of being decoded frame by frame.
+   */
   void stopReading() {
     stopped = true;
     channel.config().setAutoRead(false);
+    for (Map.Entry<String, ChannelHandler> e : channel.pipeline()) {
+      if (e.getValue() instanceof WebSocketFrameDecoder) {
+        channel.pipeline().remove(e.getValue()); // may run inside its decode loop: Netty allows it
+        break;
+      }
+    }
   }
 
   /** Cancels the grace timer (the channel drained, or is gone). */
