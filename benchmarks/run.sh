@@ -6,6 +6,8 @@
 #   GATEWAY=bench|example   which gateway to start (default: io.wsgateway.benchmarks.load.BenchGateway
 #                           from benchmarks.jar; example = examples/target/gateway-example.jar; hostile
 #                           always runs the example as the README starts it: plain java -jar, no heap flags)
+#   EXAMPLE_JAR             the example gateway's jar (examples/target/gateway-example.jar), e.g. one built
+#                           from an older commit for a before/after comparison
 #   GATEWAY_PORT (18080), GATEWAY_JWT_SECRET, GATEWAY_IO_THREADS (1 for route/fanout), GATEWAY_RABBIT_URI
 #   GATEWAY_JVM_OPTS, TOOL_JVM_OPTS   extra JVM flags (e.g. a JFR recording for the gateway)
 #   PIN=0                   do not pin (default: gateway on CPU 0, tool on CPU 1 for route, fanout, storm)
@@ -33,7 +35,7 @@ cd "$ROOT"
 SCENARIO=${1:?usage: benchmarks/run.sh idle|storm|route|fanout|hostile [options]}
 shift
 JAR=benchmarks/target/benchmarks.jar
-EXAMPLE_JAR=examples/target/gateway-example.jar
+EXAMPLE_JAR=${EXAMPLE_JAR:-examples/target/gateway-example.jar}
 
 export GATEWAY_PORT=${GATEWAY_PORT:-18080}
 export GATEWAY_JWT_SECRET=${GATEWAY_JWT_SECRET:-load-tool-secret-load-tool-secret-0123456789}

@@ -296,9 +296,12 @@ final class HostileScenario {
       }
     }
 
+    /** Closes the connection at the end of the run (not counted as closed by the gateway). */
     void stop() {
       WsConnection c = connection;
+      connection = null;
       if (c != null) {
+        hostileOpen.decrementAndGet();
         c.close();
       }
     }
