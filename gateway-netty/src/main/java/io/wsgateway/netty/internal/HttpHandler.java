@@ -88,6 +88,11 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (upgrading) {
+      // Pipelined behind a handshake (a client must wait for its answer): the connection becomes a
+      // WebSocket or closes. Dropped, so one connection cannot hold many admission slots and checks.
+      return;
+    }
     if (!req.decoderResult().isSuccess()) {
       reject(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
       return;

@@ -1,5 +1,6 @@
 package io.wsgateway.netty.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -127,6 +128,19 @@ class HandshakeFuzzTest {
       assertTrue(out.startsWith("HTTP/1.1 400 "), () -> target + ": " + out);
       assertTrue(out.contains("{\"error\":\"bad_request\",\"message\":\"malformed request target"), () -> target + ": " + out);
     }
+  }
+
+  @Test
+  @DisplayName("found: handshakes pipelined behind a handshake are ignored, not each admitted and authenticated")
+  void pipelinedHandshakes() {
+    byte[] one = request("/ws?access_token=a.b.c", "");
+    byte[] many = new byte[one.length * (MAX_CONNECTIONS + 2)];
+    for (int i = 0; i < MAX_CONNECTIONS + 2; i++) {
+      System.arraycopy(one, 0, many, i * one.length, one.length);
+    }
+    String out = answer(many);
+    assertTrue(out.startsWith("HTTP/1.1 401 "), out);
+    assertEquals(1, out.split("HTTP/1.1 ", -1).length - 1, () -> "one answer expected: " + out);
   }
 
   private static String answer(byte[] input) {
