@@ -177,7 +177,8 @@ class HandshakeFuzzTest {
       }
       assertTrue(out.startsWith("HTTP/1.1 "), () -> "not an HTTP response: " + out);
       int status = Integer.parseInt(out.substring(9, 12));
-      assertFalse(out.contains("\"instance_full\""), () -> "an admission slot leaked: " + out);
+      // The code, not the text: a 404's message echoes the path, which may say anything.
+      assertFalse(out.contains("{\"error\":\"instance_full\""), () -> "an admission slot leaked: " + out);
       int bodyAt = out.indexOf("\r\n\r\n");
       assertTrue(bodyAt > 0, () -> "no end of headers: " + out);
       if (status >= 400 && !out.regionMatches(true, 0, "HTTP/1.1 426", 0, 12)) {
