@@ -40,6 +40,11 @@ public final class CloseCodes {
   public static final String REASON_BINARY_UNSUPPORTED = "binary frames are not accepted";
   /** Reason sent with {@link #MESSAGE_TOO_BIG}. */
   public static final String REASON_TOO_BIG = "message too big";
+  /**
+   * Reason sent with {@link #POLICY_VIOLATION} when a client's frames drew more protocol errors
+   * ({@code malformed}, {@code rate_limited}, {@code unknown_type}) than the gateway allows in its window.
+   */
+  public static final String REASON_PROTOCOL_ERRORS = "too many protocol errors";
 
   private CloseCodes() {}
 }
