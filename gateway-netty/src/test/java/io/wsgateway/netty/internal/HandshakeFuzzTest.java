@@ -156,7 +156,7 @@ class HandshakeFuzzTest {
 
   private static EmbeddedChannel channel() {
     return new EmbeddedChannel(new HttpServerCodec(), new HttpObjectAggregator(16 * 1024),
-        new HttpHandler(gateway, false)) {
+        new HttpHandler(gateway, null, null)) {
       @Override
       protected java.net.SocketAddress remoteAddress0() {
         return CLIENT; // a socket's kind of address, as the HTTP stage expects
