@@ -1,5 +1,6 @@
 package io.wsgateway.examples;
 
+import io.wsgateway.netty.GatewayOptions;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -9,8 +10,11 @@ import java.util.Objects;
 
 /**
  * The example gateway's configuration, read from environment variables (or flags mirroring them).
- * Immutable; every value is validated when parsed. A blank variable counts as unset, so {@code -e
- * GATEWAY_JWT_SECRET=} in a container does not mean an empty secret.
+ * Immutable; every value is validated when parsed. A blank variable counts as unset, except {@code
+ * GATEWAY_JWT_SECRET}: a blank secret is an error, never "no secret", so that {@code -e
+ * GATEWAY_JWT_SECRET=} in a container cannot open the gateway. Dev mode (a random secret and tokens for
+ * anyone) is on only with {@code GATEWAY_DEV_MODE=true}; without it and without a key the configuration
+ * is refused.
  */
 final class ExampleConfig {
 
@@ -29,9 +33,20 @@ final class ExampleConfig {
   static final String DRAIN_DEADLINE_MS = "GATEWAY_DRAIN_DEADLINE_MS";
   static final String RECOVERY = "GATEWAY_RECOVERY";
   static final String RECOVERY_WINDOW_MS = "GATEWAY_RECOVERY_WINDOW_MS";
+  static final String DEV_MODE = "GATEWAY_DEV_MODE";
+  static final String JWT_AUDIENCE = "GATEWAY_JWT_AUDIENCE";
+  static final String JWT_ANY_AUDIENCE = "GATEWAY_JWT_ANY_AUDIENCE";
+  static final String JWT_ISSUER = "GATEWAY_JWT_ISSUER";
+  static final String AUTH_TIMEOUT_MS = "GATEWAY_AUTH_TIMEOUT_MS";
+  static final String ADMIN_TOKEN = "GATEWAY_ADMIN_TOKEN";
+  static final String HANDSHAKES_PER_ADDRESS = "GATEWAY_HANDSHAKES_PER_ADDRESS";
+  static final String HANDSHAKE_PERIOD_MS = "GATEWAY_HANDSHAKE_PERIOD_MS";
+  static final String HANDSHAKE_MAX_ADDRESSES = "GATEWAY_HANDSHAKE_MAX_ADDRESSES";
 
   static final int DEFAULT_PORT = 8080;
   static final String DEFAULT_HOST = "0.0.0.0";
+  /** Dev mode hands out tokens to anyone who can reach it, so by default only this machine can. */
+  static final String DEV_MODE_HOST = "127.0.0.1";
   static final String DEFAULT_PATH = "/ws";
   /** RFC 7518 requires an HS256 key of at least 256 bits. */
   static final int MIN_SECRET_BYTES = 32;
@@ -56,6 +71,15 @@ final class ExampleConfig {
     flags.put("--drain-deadline-ms", DRAIN_DEADLINE_MS);
     flags.put("--recovery", RECOVERY);
     flags.put("--recovery-window-ms", RECOVERY_WINDOW_MS);
+    flags.put("--dev-mode", DEV_MODE);
+    flags.put("--jwt-audience", JWT_AUDIENCE);
+    flags.put("--jwt-any-audience", JWT_ANY_AUDIENCE);
+    flags.put("--jwt-issuer", JWT_ISSUER);
+    flags.put("--auth-timeout-ms", AUTH_TIMEOUT_MS);
+    flags.put("--admin-token", ADMIN_TOKEN);
+    flags.put("--handshakes-per-address", HANDSHAKES_PER_ADDRESS);
+    flags.put("--handshake-period-ms", HANDSHAKE_PERIOD_MS);
+    flags.put("--handshake-max-addresses", HANDSHAKE_MAX_ADDRESSES);
     FLAGS = java.util.Collections.unmodifiableMap(flags);
   }
 
@@ -89,13 +113,37 @@ final class ExampleConfig {
   final boolean recovery;
   /** Recovery window, in ms. */
   final long recoveryWindowMs;
+  /** Dev mode: a random secret and {@code /dev/token}; only with {@code GATEWAY_DEV_MODE=true}. */
+  final boolean devMode;
+  /** The required {@code aud}, or {@code null}. */
+  final String jwtAudience;
+  /** Whether tokens of any audience are accepted with a JWK set. */
+  final boolean jwtAnyAudience;
+  /** The required {@code iss}, or {@code null}. */
+  final String jwtIssuer;
+  /** Authentication deadline in ms; {@code null} for the library's default. */
+  final Long authTimeoutMs;
+  /** Bearer token of the admin routes, or {@code null}. */
+  final String adminToken;
+  /** Handshakes per remote address per period; 0 is off. */
+  final int handshakesPerAddress;
+  /** Period of the handshake limit, in ms. */
+  final long handshakePeriodMs;
+  /** Remote addresses the handshake limit tracks. */
+  final int handshakeMaxAddresses;
 
   private ExampleConfig(Map<String, String> env) {
-    this.host = value(env, HOST, DEFAULT_HOST);
+    this.devMode = bool(env, DEV_MODE, false);
+    this.host = value(env, HOST, devMode ? DEV_MODE_HOST : DEFAULT_HOST);
     this.port = port(env, PORT, DEFAULT_PORT);
     this.path = path(value(env, PATH, DEFAULT_PATH));
-    String secret = value(env, JWT_SECRET, null);
+    String secret = env.get(JWT_SECRET);
+    if (secret != null && secret.isBlank()) {
+      // Not "unset": a secret meant to be there and lost on the way must stop the start.
+      throw new IllegalArgumentException(JWT_SECRET + ": blank (expected: >= " + MIN_SECRET_BYTES + " bytes of UTF-8)");
+    }
     if (secret != null) {
+      secret = secret.strip();
       byte[] bytes = secret.getBytes(StandardCharsets.UTF_8);
       if (bytes.length < MIN_SECRET_BYTES) {
         throw new IllegalArgumentException(
@@ -127,6 +175,43 @@ final class ExampleConfig {
       throw new IllegalArgumentException(DRAIN_DEADLINE_MS + ": " + drainDeadlineMs + " (expected: > "
           + DRAIN_SPREAD_MS + " " + drainSpreadMs + ")");
     }
+    this.jwtAudience = value(env, JWT_AUDIENCE, null);
+    this.jwtAnyAudience = bool(env, JWT_ANY_AUDIENCE, false);
+    this.jwtIssuer = value(env, JWT_ISSUER, null);
+    if (jwtAudience != null && jwtAnyAudience) {
+      throw new IllegalArgumentException(JWT_ANY_AUDIENCE + ": true (expected: not together with " + JWT_AUDIENCE + ")");
+    }
+    String authTimeout = value(env, AUTH_TIMEOUT_MS, null);
+    this.authTimeoutMs = authTimeout == null ? null : millis(env, AUTH_TIMEOUT_MS, 0);
+    if (authTimeoutMs != null && authTimeoutMs == 0) {
+      throw new IllegalArgumentException(AUTH_TIMEOUT_MS + ": 0 (expected: > 0)");
+    }
+    this.adminToken = value(env, ADMIN_TOKEN, null);
+    this.handshakesPerAddress = count(env, HANDSHAKES_PER_ADDRESS,
+        GatewayOptions.DEFAULT_HANDSHAKE_RATE_LIMIT_PER_ADDRESS);
+    this.handshakePeriodMs = millis(env, HANDSHAKE_PERIOD_MS,
+        GatewayOptions.DEFAULT_HANDSHAKE_RATE_LIMIT_PERIOD.toMillis());
+    if (handshakePeriodMs == 0) {
+      throw new IllegalArgumentException(HANDSHAKE_PERIOD_MS + ": 0 (expected: > 0)");
+    }
+    this.handshakeMaxAddresses = count(env, HANDSHAKE_MAX_ADDRESSES,
+        GatewayOptions.DEFAULT_HANDSHAKE_RATE_LIMIT_MAX_ADDRESSES);
+    if (handshakeMaxAddresses == 0) {
+      throw new IllegalArgumentException(HANDSHAKE_MAX_ADDRESSES + ": 0 (expected: > 0)");
+    }
+    // Last, so that a malformed value is reported as such rather than as a missing key.
+    if (devMode && (jwtSecret != null || jwks != null)) {
+      throw new IllegalArgumentException(DEV_MODE + ": true (expected: not together with " + JWT_SECRET + " or "
+          + JWKS + "; dev mode makes up its own secret)");
+    }
+    if (!devMode && jwtSecret == null && jwks == null) {
+      throw new IllegalStateException("no key configured: set " + JWT_SECRET + " or " + JWKS + ", or " + DEV_MODE
+          + "=true to try the example on this machine (random secret, and /dev/token hands anyone a token)");
+    }
+    if (jwks != null && jwtAudience == null && !jwtAnyAudience) {
+      throw new IllegalStateException(JWT_AUDIENCE + ": not set (expected: the audience of this gateway's tokens "
+          + "when " + JWKS + " is set; or " + JWT_ANY_AUDIENCE + "=true to accept any)");
+    }
   }
 
   /**
@@ -136,11 +221,6 @@ final class ExampleConfig {
    */
   static ExampleConfig from(Map<String, String> env) {
     return new ExampleConfig(Objects.requireNonNull(env, "env"));
-  }
-
-  /** Dev mode: no key source configured, so the example makes up a secret and hands out tokens. */
-  boolean devMode() {
-    return jwtSecret == null && jwks == null;
   }
 
   /** Whether {@link #jwks} is a URL rather than a file path. */
@@ -156,6 +236,36 @@ final class ExampleConfig {
   private static String value(Map<String, String> env, String name, String fallback) {
     String v = env.get(name);
     return v == null || v.isBlank() ? fallback : v.strip();
+  }
+
+  private static boolean bool(Map<String, String> env, String name, boolean fallback) {
+    String v = value(env, name, null);
+    if (v == null) {
+      return fallback;
+    }
+    if (v.equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (v.equalsIgnoreCase("false")) {
+      return false;
+    }
+    throw new IllegalArgumentException(name + ": " + v + " (expected: true or false)");
+  }
+
+  private static int count(Map<String, String> env, String name, int fallback) {
+    String v = value(env, name, null);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      int n = Integer.parseInt(v);
+      if (n >= 0) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(name + ": " + v + " (expected: an integer >= 0)");
   }
 
   private static long millis(Map<String, String> env, String name, long fallback) {
@@ -209,7 +319,10 @@ final class ExampleConfig {
         + ", redisUri=" + mask(redisUri) + ", redisPrefix=" + redisPrefix + ", rabbitUri=" + mask(rabbitUri)
         + ", rabbitPrefix=" + rabbitPrefix + ", adminPort=" + adminPort + ", recovery=" + recovery
         + ", recoveryWindowMs=" + recoveryWindowMs + ", drainSpreadMs=" + drainSpreadMs + ", drainDeadlineMs="
-        + drainDeadlineMs + ", devMode=" + devMode() + "}";
+        + drainDeadlineMs + ", devMode=" + devMode + ", jwtAudience=" + jwtAudience + ", jwtAnyAudience="
+        + jwtAnyAudience + ", jwtIssuer=" + jwtIssuer + ", authTimeoutMs=" + authTimeoutMs + ", adminToken="
+        + (adminToken == null ? null : "<set>") + ", handshakesPerAddress=" + handshakesPerAddress
+        + ", handshakePeriodMs=" + handshakePeriodMs + ", handshakeMaxAddresses=" + handshakeMaxAddresses + "}";
   }
 
   /** Hides the password of a {@code scheme://user:password@host} URI. */

@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A runnable gateway configured by environment variables: JWT at the handshake, the default topics
- * authorizer, a chat page at {@code /}, and in dev mode (no key configured) a token endpoint.
+ * authorizer, a chat page at {@code /}, and in dev mode ({@code GATEWAY_DEV_MODE=true}, on loopback by
+ * default) a token endpoint.
  *
  * <pre>
  * java -jar gateway-example.jar [--port 8080] [--jwt-secret ...]   run the gateway
@@ -174,8 +175,12 @@ public final class ExampleGateway {
     }
   }
 
-  /** The gateway builder: options, JWT authenticator (default topics authorizer), page and dev routes. */
-  private static NettyGateway.Builder build(ExampleConfig config) {
+  /**
+   * The gateway options the configuration asks for.
+   *
+   * @throws IllegalArgumentException if a value is out of the option's range (e.g. a short admin token)
+   */
+  static GatewayOptions options(ExampleConfig config) {
     GatewayOptions.Builder options = GatewayOptions.builder()
         .host(config.host)
         .port(config.port)
@@ -189,14 +194,31 @@ public final class ExampleGateway {
     options.recoveryWindow(Duration.ofMillis(config.recoveryWindowMs));
     // With RabbitMQ, client frames of custom types go to backends through wsgateway.upstream.
     options.forwardUpstream(config.rabbitUri != null);
+    if (config.authTimeoutMs != null) {
+      options.authenticationTimeout(Duration.ofMillis(config.authTimeoutMs));
+    }
+    if (config.adminToken != null) {
+      try {
+        options.adminToken(config.adminToken);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(ExampleConfig.ADMIN_TOKEN + ": " + e.getMessage(), e);
+      }
+    }
+    options.handshakeRateLimitPerAddress(config.handshakesPerAddress, Duration.ofMillis(config.handshakePeriodMs))
+        .handshakeRateLimitMaxAddresses(config.handshakeMaxAddresses);
+    return options.build();
+  }
 
+  /** The gateway builder: options, JWT authenticator (default topics authorizer), page and dev routes. */
+  private static NettyGateway.Builder build(ExampleConfig config) {
+    GatewayOptions options = options(config);
     JwtAuthenticator.Builder auth = JwtAuthenticator.builder();
     byte[] devSecret = null;
-    if (config.devMode()) {
+    if (config.devMode) {
       devSecret = new byte[ExampleConfig.MIN_SECRET_BYTES];
       new SecureRandom().nextBytes(devSecret);
       auth.hmacSecret(devSecret);
-      warnDevMode();
+      warnDevMode(config.host);
     } else {
       if (config.jwtSecret != null) {
         auth.hmacSecret(config.jwtSecret);
@@ -208,10 +230,19 @@ public final class ExampleGateway {
           auth.jwksFile(Path.of(config.jwks));
         }
       }
+      if (config.jwtAudience != null) {
+        auth.audience(config.jwtAudience);
+      }
+      if (config.jwtAnyAudience) {
+        auth.allowAnyAudience();
+      }
+      if (config.jwtIssuer != null) {
+        auth.issuer(config.jwtIssuer);
+      }
     }
 
     NettyGateway.Builder builder = NettyGateway.builder()
-        .options(options.build())
+        .options(options)
         .authenticator(auth.build());
     StaticPage page = StaticPage.load(PAGE_RESOURCE, config.path);
     builder.route(ExampleConfig.PAGE_PATH, page).route(ExampleConfig.PAGE_ALIAS_PATH, page);
@@ -274,16 +305,20 @@ public final class ExampleGateway {
 
   // ---- output ----
 
-  private static void warnDevMode() {
+  private static void warnDevMode(String host) {
     log.warn("""
 
         ************************************************************************
-        *  DEV MODE: neither GATEWAY_JWT_SECRET nor GATEWAY_JWKS is set.       *
+        *  DEV MODE (GATEWAY_DEV_MODE=true)                                    *
         *  A random HS256 secret was generated for this run, and               *
         *  GET /dev/token?user=<id> hands ANYONE a token for ANY user,         *
         *  allowed on EVERY topic. Do not expose this instance.                *
-        *  Set GATEWAY_JWT_SECRET or GATEWAY_JWKS to turn dev mode off.        *
+        *  Unset GATEWAY_DEV_MODE and set GATEWAY_JWT_SECRET or GATEWAY_JWKS   *
+        *  for anything but a try-out on this machine.                         *
         ************************************************************************""");
+    if (!host.equals(ExampleConfig.DEV_MODE_HOST) && !host.equals("localhost") && !host.equals("::1")) {
+      log.warn("DEV MODE is listening on {}, not only on loopback: anyone who reaches it can act as any user", host);
+    }
   }
 
   static void printBanner(Running running, PrintStream out) {
@@ -302,11 +337,12 @@ public final class ExampleGateway {
                java -jar gateway-example.jar token <user>    print a token signed with GATEWAY_JWT_SECRET
 
         Options (each sets the environment variable beside it, and wins over it):""");
-    ExampleConfig.FLAGS.forEach((flag, variable) -> out.printf("  %-19s %s%n", flag + " <v>", variable));
+    ExampleConfig.FLAGS.forEach((flag, variable) -> out.printf("  %-30s %s%n", flag + " <v>", variable));
     out.println("""
 
-        With neither GATEWAY_JWT_SECRET nor GATEWAY_JWKS the gateway runs in DEV MODE: a random secret,
-        and GET /dev/token?user=<id> hands out tokens. See docs/configuration.md.""");
+        A key is required: GATEWAY_JWT_SECRET (>= 32 bytes) or GATEWAY_JWKS (with GATEWAY_JWT_AUDIENCE).
+        GATEWAY_DEV_MODE=true instead runs DEV MODE on 127.0.0.1: a random secret, and
+        GET /dev/token?user=<id> hands anyone a token. See docs/configuration.md and docs/security.md.""");
   }
 
   /** A started example gateway. Thread-safe; {@link #close()} is idempotent, and a second caller waits for the first. */
@@ -340,7 +376,7 @@ public final class ExampleGateway {
 
     /** Whether dev mode is on (random secret, {@code /dev/token} served). */
     public boolean devMode() {
-      return config.devMode();
+      return config.devMode;
     }
 
     /** The WebSocket URL, with {@code localhost} for a wildcard bind address. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.wsgateway.netty.GatewayOptions;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
@@ -45,8 +46,9 @@ class ExampleGatewayTest {
   @Test
   @DisplayName("in dev mode two users get tokens from /dev/token and exchange direct and topic messages")
   void devModeChat() throws Exception {
-    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.HOST, "127.0.0.1"));
+    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.DEV_MODE, "true"));
     assertTrue(gateway.devMode());
+    assertEquals("ws://127.0.0.1:" + gateway.port() + "/ws", gateway.wsUrl(), "dev mode binds to loopback");
 
     Client alice = connect(gateway, devToken(gateway, "alice"));
     Client bob = connect(gateway, devToken(gateway, "bob"));
@@ -87,7 +89,7 @@ class ExampleGatewayTest {
   @Test
   @DisplayName("the chat page is served at / and /index.html, with the WebSocket path filled in")
   void servesPage() throws Exception {
-    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.HOST, "127.0.0.1",
+    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.DEV_MODE, "true",
         ExampleConfig.PATH, "/chat"));
     for (String path : List.of("/", "/index.html")) {
       HttpResponse<String> page = get(gateway, path);
@@ -101,7 +103,7 @@ class ExampleGatewayTest {
   @Test
   @DisplayName("/dev/token answers 400 with a JSON error for a missing or invalid user")
   void devTokenRejectsBadUser() throws Exception {
-    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.HOST, "127.0.0.1"));
+    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.DEV_MODE, "true"));
     HttpResponse<String> missing = get(gateway, "/dev/token");
     assertEquals(400, missing.statusCode());
     assertEquals("missing_user", JSON.readTree(missing.body()).path("error").asText());
@@ -138,6 +140,113 @@ class ExampleGatewayTest {
         assertThrows(IllegalArgumentException.class,
             () -> ExampleConfig.from(Map.of(ExampleConfig.DRAIN_DEADLINE_MS, "100"))).getMessage());
     assertThrows(IllegalStateException.class, () -> ExampleGateway.token(Map.of(), "alice"));
+  }
+
+  @Test
+  @DisplayName("a blank or too short GATEWAY_JWT_SECRET is a startup error naming the variable, never dev mode")
+  void blankSecretIsAnError() {
+    for (String blank : List.of(" ", "", "\t  ")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> ExampleConfig.from(Map.of(ExampleConfig.JWT_SECRET, blank)));
+      assertEquals("GATEWAY_JWT_SECRET: blank (expected: >= 32 bytes of UTF-8)", e.getMessage());
+      assertThrows(IllegalArgumentException.class,
+          () -> ExampleGateway.start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.JWT_SECRET, blank)));
+    }
+    assertEquals("GATEWAY_JWT_SECRET: 31 bytes (expected: >= 32 bytes of UTF-8)",
+        assertThrows(IllegalArgumentException.class,
+            () -> ExampleConfig.from(Map.of(ExampleConfig.JWT_SECRET, "x".repeat(31)))).getMessage());
+  }
+
+  @Test
+  @DisplayName("with neither a secret, a JWK set nor GATEWAY_DEV_MODE=true the example refuses to start")
+  void noKeyRefused() {
+    String expected = "no key configured: set GATEWAY_JWT_SECRET or GATEWAY_JWKS, or GATEWAY_DEV_MODE=true to try "
+        + "the example on this machine (random secret, and /dev/token hands anyone a token)";
+    assertEquals(expected, assertThrows(IllegalStateException.class, () -> ExampleConfig.from(Map.of())).getMessage());
+    assertEquals(expected, assertThrows(IllegalStateException.class,
+        () -> ExampleGateway.start(Map.of(ExampleConfig.PORT, "0"))).getMessage());
+    assertEquals(expected, assertThrows(IllegalStateException.class,
+        () -> ExampleConfig.from(Map.of(ExampleConfig.DEV_MODE, "false"))).getMessage());
+  }
+
+  @Test
+  @DisplayName("dev mode only when GATEWAY_DEV_MODE=true: loopback unless GATEWAY_HOST says otherwise, never with a key")
+  void devModeExplicit() {
+    ExampleConfig dev = ExampleConfig.from(Map.of(ExampleConfig.DEV_MODE, "true"));
+    assertTrue(dev.devMode);
+    assertEquals("127.0.0.1", dev.host);
+    assertEquals("0.0.0.0", ExampleConfig.from(Map.of(ExampleConfig.DEV_MODE, "TRUE", ExampleConfig.HOST, "0.0.0.0")).host);
+    ExampleConfig production = ExampleConfig.from(Map.of(ExampleConfig.JWT_SECRET, SECRET));
+    assertFalse(production.devMode);
+    assertEquals("0.0.0.0", production.host);
+    assertEquals("GATEWAY_DEV_MODE: yes (expected: true or false)", assertThrows(IllegalArgumentException.class,
+        () -> ExampleConfig.from(Map.of(ExampleConfig.DEV_MODE, "yes"))).getMessage());
+    assertEquals("GATEWAY_DEV_MODE: true (expected: not together with GATEWAY_JWT_SECRET or GATEWAY_JWKS; "
+        + "dev mode makes up its own secret)", assertThrows(IllegalArgumentException.class,
+        () -> ExampleConfig.from(Map.of(ExampleConfig.DEV_MODE, "true", ExampleConfig.JWT_SECRET, SECRET)))
+        .getMessage());
+  }
+
+  @Test
+  @DisplayName("a JWK set needs GATEWAY_JWT_AUDIENCE, unless GATEWAY_JWT_ANY_AUDIENCE=true waives it")
+  void jwksNeedsAudience() {
+    assertEquals("GATEWAY_JWT_AUDIENCE: not set (expected: the audience of this gateway's tokens when "
+        + "GATEWAY_JWKS is set; or GATEWAY_JWT_ANY_AUDIENCE=true to accept any)",
+        assertThrows(IllegalStateException.class,
+            () -> ExampleConfig.from(Map.of(ExampleConfig.JWKS, "https://idp.example/jwks"))).getMessage());
+    ExampleConfig withAudience = ExampleConfig.from(Map.of(ExampleConfig.JWKS, "https://idp.example/jwks",
+        ExampleConfig.JWT_AUDIENCE, "chat", ExampleConfig.JWT_ISSUER, "https://idp.example"));
+    assertEquals("chat", withAudience.jwtAudience);
+    assertEquals("https://idp.example", withAudience.jwtIssuer);
+    assertTrue(ExampleConfig.from(Map.of(ExampleConfig.JWKS, "https://idp.example/jwks",
+        ExampleConfig.JWT_ANY_AUDIENCE, "true")).jwtAnyAudience);
+    assertThrows(IllegalArgumentException.class, () -> ExampleConfig.from(Map.of(ExampleConfig.JWKS,
+        "https://idp.example/jwks", ExampleConfig.JWT_AUDIENCE, "chat", ExampleConfig.JWT_ANY_AUDIENCE, "true")));
+  }
+
+  @Test
+  @DisplayName("the hardening options come from their variables, with the library's defaults otherwise")
+  void hardeningOptions() {
+    GatewayOptions defaults = ExampleGateway.options(ExampleConfig.from(Map.of(ExampleConfig.JWT_SECRET, SECRET)));
+    assertEquals(GatewayOptions.DEFAULT_AUTHENTICATION_TIMEOUT, defaults.authenticationTimeout());
+    assertEquals(null, defaults.adminToken());
+    assertEquals(0, defaults.handshakeRateLimitPerAddress());
+    Map<String, String> env = Map.of(ExampleConfig.JWT_SECRET, SECRET,
+        ExampleConfig.AUTH_TIMEOUT_MS, "1500",
+        ExampleConfig.ADMIN_TOKEN, "admin-token-0123456789",
+        ExampleConfig.HANDSHAKES_PER_ADDRESS, "20",
+        ExampleConfig.HANDSHAKE_PERIOD_MS, "10000",
+        ExampleConfig.HANDSHAKE_MAX_ADDRESSES, "1000");
+    GatewayOptions options = ExampleGateway.options(ExampleConfig.from(env));
+    assertEquals(Duration.ofMillis(1500), options.authenticationTimeout());
+    assertEquals("admin-token-0123456789", options.adminToken());
+    assertEquals(20, options.handshakeRateLimitPerAddress());
+    assertEquals(Duration.ofSeconds(10), options.handshakeRateLimitPeriod());
+    assertEquals(1000, options.handshakeRateLimitMaxAddresses());
+    assertFalse(ExampleConfig.from(env).toString().contains("admin-token-0123456789"), "the token is masked");
+    assertEquals("GATEWAY_AUTH_TIMEOUT_MS: 0 (expected: > 0)", assertThrows(IllegalArgumentException.class,
+        () -> ExampleConfig.from(Map.of(ExampleConfig.JWT_SECRET, SECRET, ExampleConfig.AUTH_TIMEOUT_MS, "0")))
+        .getMessage());
+    assertEquals("GATEWAY_HANDSHAKES_PER_ADDRESS: many (expected: an integer >= 0)",
+        assertThrows(IllegalArgumentException.class, () -> ExampleConfig.from(Map.of(ExampleConfig.JWT_SECRET, SECRET,
+            ExampleConfig.HANDSHAKES_PER_ADDRESS, "many"))).getMessage());
+    assertThrows(IllegalArgumentException.class, () -> ExampleGateway.options(ExampleConfig.from(Map.of(
+        ExampleConfig.JWT_SECRET, SECRET, ExampleConfig.ADMIN_TOKEN, "short"))));
+  }
+
+  @Test
+  @DisplayName("GATEWAY_ADMIN_TOKEN guards the admin routes of a running example")
+  void adminToken() throws Exception {
+    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.HOST, "127.0.0.1",
+        ExampleConfig.JWT_SECRET, SECRET, ExampleConfig.ADMIN_PORT, "0",
+        ExampleConfig.ADMIN_TOKEN, "admin-token-0123456789"));
+    URI state = URI.create("http://127.0.0.1:" + gateway.gateway().adminPort() + "/admin/state");
+    HttpResponse<String> refused = http.send(java.net.http.HttpRequest.newBuilder(state).timeout(TIMEOUT).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, refused.statusCode(), refused.body());
+    HttpResponse<String> served = http.send(java.net.http.HttpRequest.newBuilder(state).timeout(TIMEOUT)
+        .header("Authorization", "Bearer admin-token-0123456789").build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, served.statusCode(), served.body());
   }
 
   // ---- helpers ----

@@ -20,9 +20,11 @@ import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -35,6 +37,14 @@ import java.util.concurrent.CompletionStage;
  * <p>Thread-safe; share one instance. Never blocks: with keys at hand every method returns an already
  * completed stage; a JWK set fetch ({@link Builder#jwksUri}) is asynchronous and its stage completes on
  * the HTTP client's thread. Holds no resource that needs closing.
+ *
+ * <p>Defaults are strict where laxness lets foreign tokens in: a token must carry {@code exp} (unless
+ * {@link Builder#allowMissingExpiration()}); a {@code typ} header, where present, must be {@code JWT},
+ * {@code at+jwt} or a value given to {@link Builder#allowedTokenType}; and with a JWK set ({@link
+ * Builder#jwksUri} or {@link Builder#jwksFile}) an {@link Builder#audience} is required, because an
+ * identity provider signs the tokens of all its applications with the same keys ({@link
+ * Builder#allowAnyAudience()} waives it). An HMAC secret or a single public key given directly needs no
+ * audience: such a key is taken to belong to this application alone.
  *
  * <p>A rejection is a 401 {@link AuthResult} whose code is one of the {@code REJECT_*} constants
  * below; they are part of the public contract. Tokens longer than {@value JwtVerifier#MAX_TOKEN_LENGTH}
@@ -51,6 +61,17 @@ public final class JwtAuthenticator implements Authenticator {
   public static final String DEFAULT_QUERY_PARAMETER = "access_token";
   /** Default of {@link Builder#jwksRefreshMinInterval}: {@code PT30S}. */
   public static final Duration DEFAULT_JWKS_REFRESH_MIN_INTERVAL = Duration.ofSeconds(30);
+  /**
+   * Default of {@link Builder#jwksRefreshInterval}: {@code PT10M}, the time a fetched JWK set is kept
+   * when its response has no {@code Cache-Control: max-age}.
+   */
+  public static final Duration DEFAULT_JWKS_REFRESH_INTERVAL = Duration.ofMinutes(10);
+  /** Default lower bound of {@link Builder#jwksMaxAgeBounds}: {@code PT1M}. */
+  public static final Duration DEFAULT_JWKS_MIN_MAX_AGE = Duration.ofMinutes(1);
+  /** Default upper bound of {@link Builder#jwksMaxAgeBounds}: {@code PT24H}, so a revoked key is dropped within a day. */
+  public static final Duration DEFAULT_JWKS_MAX_MAX_AGE = Duration.ofDays(1);
+  /** Default of {@link Builder#jwksFetchTimeout}: {@code PT10S} for a whole fetch, body included. */
+  public static final Duration DEFAULT_JWKS_FETCH_TIMEOUT = Duration.ofSeconds(10);
 
   /** No token in the header or the query. */
   public static final String REJECT_TOKEN_MISSING = "token_missing";
@@ -74,6 +95,13 @@ public final class JwtAuthenticator implements Authenticator {
   public static final String REJECT_MISSING_SUBJECT = "missing_subject";
   /** The JWK set could not be fetched, so the token's key could not be found. */
   public static final String REJECT_JWKS_UNAVAILABLE = "jwks_unavailable";
+  /** The token has no {@code exp}, and {@link Builder#allowMissingExpiration()} was not called. */
+  public static final String REJECT_MISSING_EXPIRATION = "missing_expiration";
+  /**
+   * The header's {@code typ} is set to something other than {@code JWT}, {@code at+jwt} or a value
+   * given to {@link Builder#allowedTokenType}: an ID token, a DPoP proof or a logout token, say.
+   */
+  public static final String REJECT_INVALID_TYPE = "invalid_type";
 
   private static final String BEARER = "bearer";
 
@@ -156,8 +184,15 @@ public final class JwtAuthenticator implements Authenticator {
     private Path jwksFile;
     private URI jwksUri;
     private Duration jwksRefreshMinInterval = DEFAULT_JWKS_REFRESH_MIN_INTERVAL;
+    private Duration jwksRefreshInterval = DEFAULT_JWKS_REFRESH_INTERVAL;
+    private Duration jwksMinMaxAge = DEFAULT_JWKS_MIN_MAX_AGE;
+    private Duration jwksMaxMaxAge = DEFAULT_JWKS_MAX_MAX_AGE;
+    private Duration jwksFetchTimeout = DEFAULT_JWKS_FETCH_TIMEOUT;
     private String issuer;
     private String audience;
+    private boolean anyAudience;
+    private boolean requireExpiration = true;
+    private final Set<String> allowedTypes = new LinkedHashSet<>(JwtVerifier.STANDARD_TYPES);
     private Duration clockSkew = DEFAULT_CLOCK_SKEW;
     private String userIdClaim = DEFAULT_USER_ID_CLAIM;
     private String queryParameter = DEFAULT_QUERY_PARAMETER;
@@ -195,7 +230,8 @@ public final class JwtAuthenticator implements Authenticator {
 
     /**
      * A JWK set JSON file, read once by {@link #build()}. Keys are selected by the token's {@code kid};
-     * symmetric ({@code oct}) keys are allowed here, as the file is local configuration.
+     * symmetric ({@code oct}) keys are allowed here, as the file is local configuration. Requires an
+     * {@link #audience} or {@link #allowAnyAudience()}.
      */
     public Builder jwksFile(Path file) {
       this.jwksFile = Objects.requireNonNull(file, "jwksFile");
@@ -205,7 +241,10 @@ public final class JwtAuthenticator implements Authenticator {
     /**
      * An http(s) URL serving the issuer's JWK set. Fetched asynchronously on first use; a token whose
      * {@code kid} is unknown triggers one refresh, shared by concurrent callers and at most one per
-     * {@link #jwksRefreshMinInterval}. Only RSA and EC public keys are taken from it.
+     * {@link #jwksRefreshMinInterval}. The set is also refreshed in the background once its {@code
+     * Cache-Control: max-age} (within {@link #jwksMaxAgeBounds}) or {@link #jwksRefreshInterval} has
+     * passed, so withdrawn keys stop verifying. Only RSA and EC public keys are taken from it. Requires
+     * an {@link #audience} or {@link #allowAnyAudience()}.
      */
     public Builder jwksUri(URI uri) {
       Objects.requireNonNull(uri, "jwksUri");
@@ -222,11 +261,45 @@ public final class JwtAuthenticator implements Authenticator {
      * #DEFAULT_JWKS_REFRESH_MIN_INTERVAL}).
      */
     public Builder jwksRefreshMinInterval(Duration interval) {
-      Objects.requireNonNull(interval, "jwksRefreshMinInterval");
-      if (interval.isNegative() || interval.isZero()) {
-        throw new IllegalArgumentException("jwksRefreshMinInterval: " + interval + " (expected: > 0)");
+      this.jwksRefreshMinInterval = positive(interval, "jwksRefreshMinInterval");
+      return this;
+    }
+
+    /**
+     * The time after which a fetched JWK set without {@code Cache-Control: max-age} is fetched again.
+     * Default {@code PT10M} ({@link #DEFAULT_JWKS_REFRESH_INTERVAL}); must lie within {@link
+     * #jwksMaxAgeBounds}.
+     */
+    public Builder jwksRefreshInterval(Duration interval) {
+      this.jwksRefreshInterval = positive(interval, "jwksRefreshInterval");
+      return this;
+    }
+
+    /**
+     * Bounds on the {@code Cache-Control: max-age} of a JWK set response: a shorter one (or {@code
+     * no-cache}, {@code no-store}) is raised to {@code min}, a longer one lowered to {@code max}.
+     * Defaults {@code PT1M} and {@code PT24H} ({@link #DEFAULT_JWKS_MIN_MAX_AGE}, {@link
+     * #DEFAULT_JWKS_MAX_MAX_AGE}).
+     */
+    public Builder jwksMaxAgeBounds(Duration min, Duration max) {
+      positive(min, "jwksMaxAgeBounds min");
+      positive(max, "jwksMaxAgeBounds max");
+      if (min.compareTo(max) > 0) {
+        throw new IllegalArgumentException(
+            "jwksMaxAgeBounds: min " + min + " > max " + max + " (expected: 0 < min <= max)");
       }
-      this.jwksRefreshMinInterval = interval;
+      this.jwksMinMaxAge = min;
+      this.jwksMaxMaxAge = max;
+      return this;
+    }
+
+    /**
+     * The deadline of one whole JWK set fetch: connection, headers and body. A server that stalls
+     * fails the fetch then ({@link #REJECT_JWKS_UNAVAILABLE} while no keys were ever fetched; the old
+     * keys stay in use otherwise). Default {@code PT10S} ({@link #DEFAULT_JWKS_FETCH_TIMEOUT}).
+     */
+    public Builder jwksFetchTimeout(Duration timeout) {
+      this.jwksFetchTimeout = positive(timeout, "jwksFetchTimeout");
       return this;
     }
 
@@ -236,9 +309,41 @@ public final class JwtAuthenticator implements Authenticator {
       return this;
     }
 
-    /** A value the token's {@code aud} must contain. Default: not checked. */
+    /**
+     * A value the token's {@code aud} must contain. Default: not checked for an HMAC secret or a
+     * single public key; required with a JWK set ({@link #jwksUri}, {@link #jwksFile}) unless {@link
+     * #allowAnyAudience()}.
+     */
     public Builder audience(String audience) {
       this.audience = nonEmpty(audience, "audience");
+      return this;
+    }
+
+    /**
+     * Accepts tokens whatever their {@code aud}, with a JWK set too. Only for an identity provider that
+     * issues tokens for this application alone: otherwise every other application's users log in.
+     */
+    public Builder allowAnyAudience() {
+      this.anyAudience = true;
+      return this;
+    }
+
+    /**
+     * Accepts tokens without {@code exp}, which then never expire (the connection is never closed for
+     * expiry). Default: such tokens are {@link #REJECT_MISSING_EXPIRATION}.
+     */
+    public Builder allowMissingExpiration() {
+      this.requireExpiration = false;
+      return this;
+    }
+
+    /**
+     * One more accepted {@code typ} header value besides {@code JWT} and {@code at+jwt} (compared
+     * case-insensitively, with or without {@code application/}). A token without {@code typ} is always
+     * accepted; one with another value is {@link #REJECT_INVALID_TYPE}.
+     */
+    public Builder allowedTokenType(String type) {
+      this.allowedTypes.add(JwtVerifier.normalizeType(nonEmpty(type, "allowedTokenType")));
       return this;
     }
 
@@ -272,7 +377,7 @@ public final class JwtAuthenticator implements Authenticator {
 
     /**
      * The client for {@link #jwksUri}. Default: a new client with a 10 s connect timeout that follows
-     * same-protocol-or-safer redirects.
+     * same-protocol-or-safer redirects. Each fetch is bounded by {@link #jwksFetchTimeout} in any case.
      */
     public Builder httpClient(HttpClient client) {
       this.httpClient = Objects.requireNonNull(client, "httpClient");
@@ -282,7 +387,8 @@ public final class JwtAuthenticator implements Authenticator {
     /**
      * Builds the authenticator; reads {@link #jwksFile} if set.
      *
-     * @throws IllegalStateException if no key source was set
+     * @throws IllegalStateException if no key source was set, if a JWK set has neither an audience nor
+     *     {@link #allowAnyAudience()}, or if settings contradict each other
      * @throws UncheckedIOException if the JWK set file cannot be read
      * @throws IllegalArgumentException if the JWK set file is not a JWK set with a usable key
      */
@@ -290,6 +396,19 @@ public final class JwtAuthenticator implements Authenticator {
       if (hmacSecret == null && rsaPublicKey == null && ecPublicKey == null && jwksFile == null && jwksUri == null) {
         throw new IllegalStateException(
             "no key source: set one of hmacSecret, rsaPublicKey, ecPublicKey, jwksFile, jwksUri");
+      }
+      if (anyAudience && audience != null) {
+        throw new IllegalStateException(
+            "allowAnyAudience: set together with audience " + audience + " (expected: one of them)");
+      }
+      if ((jwksUri != null || jwksFile != null) && audience == null && !anyAudience) {
+        throw new IllegalStateException("audience: not set (expected: an audience when keys come from a JWK set, "
+            + "whose identity provider also signs tokens for other applications; or call allowAnyAudience() to "
+            + "accept any)");
+      }
+      if (jwksRefreshInterval.compareTo(jwksMinMaxAge) < 0 || jwksRefreshInterval.compareTo(jwksMaxMaxAge) > 0) {
+        throw new IllegalStateException("jwksRefreshInterval: " + jwksRefreshInterval
+            + " (expected: within jwksMaxAgeBounds " + jwksMinMaxAge + ".." + jwksMaxMaxAge + ")");
       }
       List<VerificationKey> keys = new ArrayList<>();
       if (hmacSecret != null) {
@@ -311,11 +430,16 @@ public final class JwtAuthenticator implements Authenticator {
                 .connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
-        remote = new RemoteJwks(jwksUri, client, clock, jwksRefreshMinInterval);
+        remote = new RemoteJwks(jwksUri, client, clock, new RemoteJwks.Settings(jwksRefreshMinInterval,
+            jwksRefreshInterval, jwksMinMaxAge, jwksMaxMaxAge, jwksFetchTimeout));
       }
-      JwtVerifier verifier = new JwtVerifier(keys, remote, issuer, audience, clockSkew, userIdClaim, clock);
+      JwtVerifier.Rules rules = new JwtVerifier.Rules(issuer, audience, requireExpiration, allowedTypes, clockSkew,
+          userIdClaim);
+      JwtVerifier verifier = new JwtVerifier(keys, remote, rules, clock);
       String description = verifier + ", jwksRefreshMinInterval=" + jwksRefreshMinInterval
-          + ", queryParameter=" + queryParameter + ", clock=" + clock;
+          + ", jwksRefreshInterval=" + jwksRefreshInterval + ", jwksMaxAgeBounds=" + jwksMinMaxAge + ".."
+          + jwksMaxMaxAge + ", jwksFetchTimeout=" + jwksFetchTimeout + ", queryParameter=" + queryParameter
+          + ", clock=" + clock;
       return new JwtAuthenticator(verifier, queryParameter, description);
     }
 
@@ -336,6 +460,14 @@ public final class JwtAuthenticator implements Authenticator {
         throw new IllegalArgumentException("jwksFile: " + file + " has no signature verification key");
       }
       return keys;
+    }
+
+    private static Duration positive(Duration value, String name) {
+      Objects.requireNonNull(value, name);
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
+      return value;
     }
 
     private static String nonEmpty(String value, String name) {

@@ -25,7 +25,8 @@ public final class JwtTokens {
    * @param secret at least 32 bytes
    * @param subject the {@code sub} claim, or {@code null} for none
    * @param extraClaims further claims; {@code sub} and {@code exp} from the other arguments win
-   * @param expiresAt the {@code exp} claim, or {@code null} for a token that does not expire
+   * @param expiresAt the {@code exp} claim, or {@code null} for a token that does not expire (which a
+   *     {@link JwtAuthenticator} rejects unless built with {@link JwtAuthenticator.Builder#allowMissingExpiration()})
    * @throws IllegalArgumentException if the secret is shorter than 32 bytes
    */
   public static String hs256(byte[] secret, String subject, Map<String, Object> extraClaims, Instant expiresAt) {

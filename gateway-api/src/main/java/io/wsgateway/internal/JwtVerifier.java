@@ -3,7 +3,9 @@ package io.wsgateway.internal;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_BAD_SIGNATURE;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_INVALID_AUDIENCE;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_INVALID_ISSUER;
+import static io.wsgateway.auth.JwtAuthenticator.REJECT_INVALID_TYPE;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_JWKS_UNAVAILABLE;
+import static io.wsgateway.auth.JwtAuthenticator.REJECT_MISSING_EXPIRATION;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_MISSING_SUBJECT;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_TOKEN_EXPIRED;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_TOKEN_MALFORMED;
@@ -13,6 +15,7 @@ import static io.wsgateway.auth.JwtAuthenticator.REJECT_UNKNOWN_KEY;
 import static io.wsgateway.auth.JwtAuthenticator.REJECT_UNSUPPORTED_ALGORITHM;
 
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jwt.JWT;
@@ -32,6 +35,7 @@ import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -60,28 +64,37 @@ public final class JwtVerifier {
     REMOTE_ALGORITHMS = Collections.unmodifiableSet(algs);
   }
 
+  /** {@code typ} values every verifier accepts: plain JWTs and OAuth access tokens (RFC 9068). */
+  public static final Set<String> STANDARD_TYPES = Collections.unmodifiableSet(new LinkedHashSet<>(List.of("jwt", "at+jwt")));
+
+  /**
+   * The claim rules.
+   *
+   * @param issuer the required {@code iss}, or {@code null}
+   * @param audience the required {@code aud} member, or {@code null}
+   * @param requireExpiration whether a token without {@code exp} is rejected
+   * @param allowedTypes accepted {@code typ} values besides absent, normalised by {@link #normalizeType}
+   */
+  public record Rules(String issuer, String audience, boolean requireExpiration, Set<String> allowedTypes,
+      Duration clockSkew, String userIdClaim) {
+    public Rules {
+      allowedTypes = Collections.unmodifiableSet(new LinkedHashSet<>(allowedTypes));
+      Objects.requireNonNull(clockSkew, "clockSkew");
+      Objects.requireNonNull(userIdClaim, "userIdClaim");
+    }
+  }
+
   private final List<VerificationKey> staticKeys;
   private final RemoteJwks remote;
   private final Set<JWSAlgorithm> acceptedAlgorithms;
-  private final String issuer;
-  private final String audience;
-  private final Duration clockSkew;
-  private final String userIdClaim;
+  private final Rules rules;
   private final Clock clock;
 
-  /**
-   * @param remote the remote JWK set, or {@code null}
-   * @param issuer the required {@code iss}, or {@code null}
-   * @param audience the required {@code aud} member, or {@code null}
-   */
-  public JwtVerifier(List<VerificationKey> staticKeys, RemoteJwks remote, String issuer, String audience,
-      Duration clockSkew, String userIdClaim, Clock clock) {
+  /** @param remote the remote JWK set, or {@code null} */
+  public JwtVerifier(List<VerificationKey> staticKeys, RemoteJwks remote, Rules rules, Clock clock) {
     this.staticKeys = List.copyOf(staticKeys);
     this.remote = remote;
-    this.issuer = issuer;
-    this.audience = audience;
-    this.clockSkew = Objects.requireNonNull(clockSkew, "clockSkew");
-    this.userIdClaim = Objects.requireNonNull(userIdClaim, "userIdClaim");
+    this.rules = Objects.requireNonNull(rules, "rules");
     this.clock = Objects.requireNonNull(clock, "clock");
     Set<JWSAlgorithm> algs = new LinkedHashSet<>();
     for (VerificationKey key : this.staticKeys) {
@@ -91,6 +104,15 @@ public final class JwtVerifier {
       algs.addAll(REMOTE_ALGORITHMS);
     }
     this.acceptedAlgorithms = Collections.unmodifiableSet(algs);
+  }
+
+  /**
+   * A {@code typ} value as compared: lower case (media types are case-insensitive) and without the
+   * {@code application/} prefix that RFC 7515 section 4.1.9 lets producers omit.
+   */
+  public static String normalizeType(String typ) {
+    String t = typ.strip().toLowerCase(Locale.ROOT);
+    return t.startsWith("application/") ? t.substring("application/".length()) : t;
   }
 
   /** Verifies {@code token} (may be null: then {@code token_missing}). */
@@ -122,7 +144,8 @@ public final class JwtVerifier {
     }
     String kid = signed.getHeader().getKeyID();
     if (remote != null && REMOTE_ALGORITHMS.contains(alg)) {
-      RemoteJwks.Snapshot snapshot = remote.snapshot();
+      // current(), not snapshot(): it also starts the periodic refresh when due, in the background.
+      RemoteJwks.Snapshot snapshot = remote.current();
       if (!snapshot.loaded() || !hasKey(snapshot, kid, alg)) {
         return remote.refresh().thenApply(fresh -> check(signed, alg, kid, fresh));
       }
@@ -192,8 +215,18 @@ public final class JwtVerifier {
     } catch (ParseException e) {
       return reject(REJECT_TOKEN_MALFORMED, "bad claims: " + e.getMessage());
     }
+    // typ is a header, but judged here, after the signature, like the claims: an unsigned header says nothing.
+    JOSEObjectType type = jwt.getHeader().getType();
+    if (type != null && !rules.allowedTypes().contains(normalizeType(type.getType()))) {
+      return reject(REJECT_INVALID_TYPE, "typ " + quote(type.getType()) + " (expected: absent, "
+          + String.join(", ", displayTypes()) + ")");
+    }
     Instant now = clock.instant();
+    Duration clockSkew = rules.clockSkew();
     Date exp = claims.getExpirationTime();
+    if (exp == null && rules.requireExpiration()) {
+      return reject(REJECT_MISSING_EXPIRATION, "token has no exp claim");
+    }
     if (exp != null && !now.isBefore(exp.toInstant().plus(clockSkew))) {
       return reject(REJECT_TOKEN_EXPIRED, "token expired at " + exp.toInstant());
     }
@@ -201,15 +234,17 @@ public final class JwtVerifier {
     if (nbf != null && now.plus(clockSkew).isBefore(nbf.toInstant())) {
       return reject(REJECT_TOKEN_NOT_YET_VALID, "token not valid before " + nbf.toInstant());
     }
+    String issuer = rules.issuer();
+    String audience = rules.audience();
     if (issuer != null && !issuer.equals(claims.getIssuer())) {
       return reject(REJECT_INVALID_ISSUER, "iss " + quote(claims.getIssuer()) + " (expected: " + quote(issuer) + ")");
     }
     if (audience != null && (claims.getAudience() == null || !claims.getAudience().contains(audience))) {
       return reject(REJECT_INVALID_AUDIENCE, "aud " + claims.getAudience() + " does not contain " + quote(audience));
     }
-    Object userId = claims.getClaim(userIdClaim);
+    Object userId = claims.getClaim(rules.userIdClaim());
     if (!(userId instanceof String id) || id.isEmpty()) {
-      return reject(REJECT_MISSING_SUBJECT, "no non-empty string claim " + quote(userIdClaim));
+      return reject(REJECT_MISSING_SUBJECT, "no non-empty string claim " + quote(rules.userIdClaim()));
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> frozen = (Map<String, Object>) freeze(claims.toJSONObject());
@@ -253,9 +288,21 @@ public final class JwtVerifier {
     return CompletableFuture.completedFuture(result);
   }
 
+  /** The accepted types for messages: the standard ones as registered (JWT upper case), then the configured. */
+  private List<String> displayTypes() {
+    List<String> out = new ArrayList<>();
+    for (String t : rules.allowedTypes()) {
+      out.add(t.equals("jwt") ? "JWT" : t);
+    }
+    return out;
+  }
+
+  /** The rules, without key material; {@code audience=<any>} when {@code audience} is null. */
   @Override
   public String toString() {
-    return "keys=" + staticKeys + ", jwksUri=" + remote + ", issuer=" + issuer + ", audience=" + audience
-        + ", clockSkew=" + clockSkew + ", userIdClaim=" + userIdClaim;
+    return "keys=" + staticKeys + ", jwksUri=" + remote + ", issuer=" + rules.issuer() + ", audience="
+        + (rules.audience() == null ? "<any>" : rules.audience()) + ", requireExpiration=" + rules.requireExpiration()
+        + ", allowedTokenTypes=" + rules.allowedTypes() + ", clockSkew=" + rules.clockSkew()
+        + ", userIdClaim=" + rules.userIdClaim();
   }
 }

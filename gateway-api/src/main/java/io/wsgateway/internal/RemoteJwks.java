@@ -14,10 +14,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,47 +33,94 @@ import org.slf4j.LoggerFactory;
  * callers share one in-flight fetch. Fetch attempts, failed or not, are at least {@code minInterval}
  * apart so that tokens with made-up key ids cannot turn the gateway into a load generator against the
  * identity provider.
+ *
+ * <p>The set is also refreshed periodically, so that a key the identity provider withdrew (rotated out
+ * or revoked) stops verifying: {@link #current()} starts a background refresh once the snapshot's
+ * {@link Snapshot#refreshAt} has passed and meanwhile serves the keys it has. The refresh time comes
+ * from the response's {@code Cache-Control: max-age}, kept within bounds, or from the configured
+ * interval without one. A failed fetch keeps the last good keys and is retried every {@code
+ * minInterval}. Each fetch, body included, has a deadline; a server that stalls fails the fetch then.
  */
 public final class RemoteJwks {
 
-  /** Bound on one fetch, so a stalled identity provider cannot hold handshakes forever. */
-  static final Duration FETCH_TIMEOUT = Duration.ofSeconds(10);
   /** Bound on the response body; real JWK sets are a few kilobytes. */
   static final int MAX_BODY_BYTES = 512 * 1024;
 
   private static final Logger logger = LoggerFactory.getLogger(RemoteJwks.class);
 
   /**
+   * The timing of fetches.
+   *
+   * @param minInterval least time between two fetch attempts, failed or not
+   * @param refreshInterval time until the next periodic refresh when the response has no max-age
+   * @param minMaxAge lower bound of a response's max-age (also used for no-cache and no-store)
+   * @param maxMaxAge upper bound of a response's max-age
+   * @param fetchTimeout deadline of one whole fetch: connection, headers and body
+   */
+  public record Settings(Duration minInterval, Duration refreshInterval, Duration minMaxAge, Duration maxMaxAge,
+      Duration fetchTimeout) {
+    public Settings {
+      Objects.requireNonNull(minInterval, "minInterval");
+      Objects.requireNonNull(refreshInterval, "refreshInterval");
+      Objects.requireNonNull(minMaxAge, "minMaxAge");
+      Objects.requireNonNull(maxMaxAge, "maxMaxAge");
+      Objects.requireNonNull(fetchTimeout, "fetchTimeout");
+    }
+  }
+
+  /**
    * What the last fetch left behind.
    *
    * @param loaded whether any fetch has succeeded
    * @param failure why the most recent attempt failed, or {@code null} if it succeeded
+   * @param refreshAt when the keys are due to be fetched again; {@link Instant#MIN} before the first success
    */
-  public record Snapshot(List<VerificationKey> keys, boolean loaded, String failure) {
-    static final Snapshot EMPTY = new Snapshot(List.of(), false, null);
+  public record Snapshot(List<VerificationKey> keys, boolean loaded, String failure, Instant refreshAt) {
+    static final Snapshot EMPTY = new Snapshot(List.of(), false, null, Instant.MIN);
   }
 
   private final URI uri;
   private final HttpClient client;
   private final Clock clock;
-  private final Duration minInterval;
+  private final Settings settings;
 
   private final Object lock = new Object();
   // Guarded by lock; the snapshot is also volatile so the hot path reads it without locking.
   private volatile Snapshot snapshot = Snapshot.EMPTY;
   private Instant lastAttempt;
+  /** lastAttempt + minInterval, volatile: lets {@link #current()} skip the lock while throttled. */
+  private volatile Instant nextAttempt = Instant.MIN;
   private CompletableFuture<Snapshot> inFlight;
 
-  public RemoteJwks(URI uri, HttpClient client, Clock clock, Duration minInterval) {
+  public RemoteJwks(URI uri, HttpClient client, Clock clock, Settings settings) {
     this.uri = Objects.requireNonNull(uri, "uri");
     this.client = Objects.requireNonNull(client, "client");
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.minInterval = Objects.requireNonNull(minInterval, "minInterval");
+    this.settings = Objects.requireNonNull(settings, "settings");
   }
 
-  /** The keys as last fetched; never blocks. */
+  /** The keys as last fetched; never blocks, never fetches. */
   public Snapshot snapshot() {
     return snapshot;
+  }
+
+  /**
+   * The keys as last fetched, starting a background refresh first if one is due; never blocks. Tokens
+   * keep being checked against these keys until the refresh completes.
+   */
+  public Snapshot current() {
+    Snapshot current = snapshot;
+    Instant now = clock.instant();
+    // nextAttempt first: while a refresh runs or attempts are throttled, the hot path takes no lock.
+    if (!now.isBefore(nextAttempt) && !now.isBefore(current.refreshAt())) {
+      refresh();
+    }
+    return current;
+  }
+
+  /** Whether the periodic refresh time has come (always true before the first successful fetch). */
+  public boolean refreshDue() {
+    return !clock.instant().isBefore(snapshot.refreshAt());
   }
 
   /**
@@ -82,25 +135,28 @@ public final class RemoteJwks {
         return inFlight;
       }
       Instant now = clock.instant();
-      if (lastAttempt != null && now.isBefore(lastAttempt.plus(minInterval))) {
+      if (lastAttempt != null && now.isBefore(lastAttempt.plus(settings.minInterval()))) {
         return CompletableFuture.completedFuture(snapshot);
       }
       lastAttempt = now;
+      nextAttempt = now.plus(settings.minInterval());
       fetch = new CompletableFuture<>();
       inFlight = fetch;
     }
     // Started outside the lock: sendAsync returns at once, but we hold no lock across foreign code.
-    startFetch().whenComplete((keys, error) -> {
+    startFetch().whenComplete((fetched, error) -> {
       Snapshot next;
       synchronized (lock) {
         Snapshot previous = snapshot;
         if (error == null) {
-          next = new Snapshot(keys, true, null);
-          logger.debug("Fetched {} verification keys from {}", keys.size(), uri);
+          Instant refreshAt = clock.instant().plus(fetched.maxAge());
+          next = new Snapshot(fetched.keys(), true, null, refreshAt);
+          logger.debug("Fetched {} verification keys from {}; next refresh at {}", fetched.keys().size(), uri,
+              refreshAt);
         } else {
-          Throwable cause = error.getCause() != null ? error.getCause() : error;
+          Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
           String reason = cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
-          next = new Snapshot(previous.keys(), previous.loaded(), reason);
+          next = new Snapshot(previous.keys(), previous.loaded(), reason, previous.refreshAt());
           logger.warn("Cannot fetch JWK set from {}: {}", uri, reason);
         }
         snapshot = next;
@@ -111,31 +167,84 @@ public final class RemoteJwks {
     return fetch;
   }
 
-  private CompletableFuture<List<VerificationKey>> startFetch() {
+  /** The keys of one successful fetch, and how long they may be cached. */
+  private record Fetched(List<VerificationKey> keys, Duration maxAge) {}
+
+  private CompletableFuture<Fetched> startFetch() {
     HttpRequest request = HttpRequest.newBuilder(uri)
-        .timeout(FETCH_TIMEOUT)
         .header("Accept", "application/json, " + JWKSet.MIME_TYPE)
         .GET()
         .build();
+    AtomicReference<BoundedBody> body = new AtomicReference<>();
     CompletableFuture<HttpResponse<byte[]>> response;
     try {
-      response = client.sendAsync(request, info -> new BoundedBody(MAX_BODY_BYTES));
+      response = client.sendAsync(request, info -> {
+        BoundedBody subscriber = new BoundedBody(MAX_BODY_BYTES);
+        body.set(subscriber);
+        return subscriber;
+      });
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return response.thenApply(this::parse);
+    CompletableFuture<Fetched> result = response.thenApply(this::parse);
+    // The request timeout of HttpClient ends when the headers arrive; this deadline also covers a body
+    // that trickles or stalls, which would otherwise hold the shared fetch (and every handshake
+    // waiting on it) for ever.
+    Duration timeout = settings.fetchTimeout();
+    CompletableFuture.delayedExecutor(timeout.toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
+      if (result.completeExceptionally(new TimeoutException("no complete response within " + timeout))) {
+        response.cancel(true);
+        BoundedBody subscriber = body.get();
+        if (subscriber != null) {
+          subscriber.cancel();
+        }
+      }
+    });
+    return result;
   }
 
-  private List<VerificationKey> parse(HttpResponse<byte[]> response) {
+  private Fetched parse(HttpResponse<byte[]> response) {
     if (response.statusCode() != 200) {
       throw new IllegalStateException("HTTP " + response.statusCode());
     }
+    List<VerificationKey> keys;
     try {
       JWKSet set = JWKSet.parse(new String(response.body(), StandardCharsets.UTF_8));
-      return VerificationKey.fromJwkSet(set, false, "jwks " + uri);
+      keys = VerificationKey.fromJwkSet(set, false, "jwks " + uri);
     } catch (ParseException | JOSEException e) {
       throw new IllegalStateException("not a JWK set: " + e.getMessage(), e);
     }
+    return new Fetched(keys, cacheTime(response.headers().allValues("Cache-Control")));
+  }
+
+  /**
+   * How long to keep the keys: the response's max-age within the bounds; the lower bound for {@code
+   * no-cache} or {@code no-store} (a fetch per token would be worse than a short cache); the configured
+   * interval when there is neither or the value is malformed.
+   */
+  Duration cacheTime(List<String> cacheControl) {
+    Duration maxAge = null;
+    for (String header : cacheControl) {
+      for (String directive : header.split(",")) {
+        String d = directive.strip().toLowerCase(Locale.ROOT);
+        if (d.equals("no-cache") || d.equals("no-store")) {
+          return settings.minMaxAge();
+        }
+        if (d.startsWith("max-age=")) {
+          String value = d.substring("max-age=".length()).replace("\"", "");
+          if (!value.isEmpty() && value.length() <= 12 && value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            maxAge = Duration.ofSeconds(Long.parseLong(value));
+          }
+        }
+      }
+    }
+    if (maxAge == null) {
+      return settings.refreshInterval();
+    }
+    if (maxAge.compareTo(settings.minMaxAge()) < 0) {
+      return settings.minMaxAge();
+    }
+    return maxAge.compareTo(settings.maxMaxAge()) > 0 ? settings.maxMaxAge() : maxAge;
   }
 
   @Override
@@ -148,7 +257,8 @@ public final class RemoteJwks {
     private final int limit;
     private final CompletableFuture<byte[]> result = new CompletableFuture<>();
     private final List<ByteBuffer> buffers = new ArrayList<>();
-    private Flow.Subscription subscription;
+    private volatile Flow.Subscription subscription;
+    private volatile boolean cancelled;
     private int size;
 
     BoundedBody(int limit) {
@@ -163,7 +273,21 @@ public final class RemoteJwks {
     @Override
     public void onSubscribe(Flow.Subscription subscription) {
       this.subscription = subscription;
+      if (cancelled) {
+        subscription.cancel();
+        return;
+      }
       subscription.request(Long.MAX_VALUE);
+    }
+
+    /** Stops reading (the deadline passed); the client then closes the connection. */
+    void cancel() {
+      cancelled = true;
+      Flow.Subscription s = subscription;
+      if (s != null) {
+        s.cancel();
+      }
+      result.completeExceptionally(new CancellationException("fetch deadline passed"));
     }
 
     @Override

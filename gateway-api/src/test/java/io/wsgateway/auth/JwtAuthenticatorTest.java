@@ -60,6 +60,8 @@ import org.junit.jupiter.api.io.TempDir;
 class JwtAuthenticatorTest {
 
   private static final Instant START = Instant.parse("2030-01-01T00:00:00Z");
+  /** An expiry one hour after {@link #START}, for tokens whose expiry a test does not look at. */
+  private static final Instant EXP = START.plusSeconds(3600);
   private static final byte[] SECRET = "0123456789abcdef0123456789abcdef".getBytes(UTF_8);
   private static final byte[] SECRET_64 = (new String(SECRET, UTF_8) + new String(SECRET, UTF_8)).getBytes(UTF_8);
 
@@ -264,12 +266,23 @@ class JwtAuthenticatorTest {
     }
 
     @Test
-    @DisplayName("A token without exp is accepted and never expires")
-    void noExp() throws Exception {
+    @DisplayName("A token without exp is missing_expiration: a token must not work for ever by default")
+    void noExpRejected() throws Exception {
       String token = JwtTokens.hs256(SECRET, "alice", Map.of(), null);
       AuthResult result = verify(hmac().build(), token);
+      assertRejected(JwtAuthenticator.REJECT_MISSING_EXPIRATION, result);
+      assertEquals("token has no exp claim", result.message());
+    }
+
+    @Test
+    @DisplayName("With allowMissingExpiration a token without exp is accepted and never expires")
+    void noExpAllowed() throws Exception {
+      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), null);
+      AuthResult result = verify(hmac().allowMissingExpiration().build(), token);
       assertAccepted("alice", result);
       assertNull(result.principal().expiresAt());
+      String expired = JwtTokens.hs256(SECRET, "alice", Map.of(), START.minusSeconds(3600));
+      assertRejected(JwtAuthenticator.REJECT_TOKEN_EXPIRED, verify(hmac().allowMissingExpiration().build(), expired));
     }
   }
 
@@ -281,7 +294,7 @@ class JwtAuthenticatorTest {
     @DisplayName("The Authorization Bearer header is read, scheme case-insensitive")
     void header() throws Exception {
       JwtAuthenticator auth = hmac().build();
-      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), null);
+      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), EXP);
       for (String scheme : List.of("Bearer", "bearer", "BEARER")) {
         GatewayRequest request = TestRequests.get().header("Authorization", scheme + " " + token).build();
         assertAccepted("alice", await(auth.authenticate(request)));
@@ -291,7 +304,7 @@ class JwtAuthenticatorTest {
     @Test
     @DisplayName("The query parameter is read, by default access_token, or as configured")
     void query() throws Exception {
-      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), null);
+      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), EXP);
       assertAccepted("alice", await(hmac().build().authenticate(TestRequests.get().query("access_token", token).build())));
       JwtAuthenticator custom = hmac().queryParameter("t").build();
       assertAccepted("alice", await(custom.authenticate(TestRequests.get().query("t", token).build())));
@@ -302,8 +315,8 @@ class JwtAuthenticatorTest {
     @Test
     @DisplayName("The header wins over the query parameter")
     void headerWins() throws Exception {
-      String fromHeader = JwtTokens.hs256(SECRET, "header-user", Map.of(), null);
-      String fromQuery = JwtTokens.hs256(SECRET, "query-user", Map.of(), null);
+      String fromHeader = JwtTokens.hs256(SECRET, "header-user", Map.of(), EXP);
+      String fromQuery = JwtTokens.hs256(SECRET, "query-user", Map.of(), EXP);
       GatewayRequest request = TestRequests.get()
           .header("Authorization", "Bearer " + fromHeader)
           .query("access_token", fromQuery)
@@ -314,7 +327,7 @@ class JwtAuthenticatorTest {
     @Test
     @DisplayName("A non-Bearer Authorization header is ignored in favour of the query")
     void otherScheme() throws Exception {
-      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), null);
+      String token = JwtTokens.hs256(SECRET, "alice", Map.of(), EXP);
       GatewayRequest request = TestRequests.get()
           .header("Authorization", "Basic YWxpY2U6cHc=")
           .query("access_token", token)
@@ -337,7 +350,7 @@ class JwtAuthenticatorTest {
     void refresh() throws Exception {
       JwtAuthenticator auth = hmac().build();
       Principal current = Principal.of("alice");
-      assertAccepted("alice", await(auth.refresh(current, JwtTokens.hs256(SECRET, "alice", Map.of(), null))));
+      assertAccepted("alice", await(auth.refresh(current, JwtTokens.hs256(SECRET, "alice", Map.of(), EXP))));
       String expired = JwtTokens.hs256(SECRET, "alice", Map.of(), START.minusSeconds(3600));
       assertRejected(JwtAuthenticator.REJECT_TOKEN_EXPIRED, await(auth.refresh(current, expired)));
     }
@@ -380,19 +393,129 @@ class JwtAuthenticatorTest {
     void missingSubject() throws Exception {
       JwtAuthenticator auth = hmac().build();
       assertRejected(JwtAuthenticator.REJECT_MISSING_SUBJECT, verify(auth, hs256(claims(null).build())));
-      assertRejected(JwtAuthenticator.REJECT_MISSING_SUBJECT, verify(auth, JwtTokens.hs256(SECRET, null, Map.of(), null)));
+      assertRejected(JwtAuthenticator.REJECT_MISSING_SUBJECT, verify(auth, JwtTokens.hs256(SECRET, null, Map.of(), EXP)));
     }
 
     @Test
     @DisplayName("Claims reach the principal; a topics claim is an unmodifiable List of String")
     void topicsIsList() throws Exception {
-      String token = JwtTokens.hs256(SECRET, "alice", Map.of("topics", List.of("room:*", "news")), null);
+      String token = JwtTokens.hs256(SECRET, "alice", Map.of("topics", List.of("room:*", "news")), EXP);
       Principal principal = verify(hmac().build(), token).principal();
       List<?> topics = assertInstanceOf(List.class, principal.claim("topics"));
       assertEquals(List.of("room:*", "news"), topics);
       assertEquals("alice", principal.claim("sub"));
       assertThrows(UnsupportedOperationException.class, () -> topics.clear());
       assertTrue(Authorizer.topicsClaim().maySubscribe(principal, "room:7"));
+    }
+  }
+
+  @Nested
+  @DisplayName("Defaults that keep other applications' tokens out")
+  class StrictDefaults {
+
+    private Path jwksFile(Path dir) throws IOException {
+      return Files.writeString(dir.resolve("jwks.json"), new JWKSet(List.<JWK>of(rsa1)).toPublicJWKSet().toString());
+    }
+
+    @Test
+    @DisplayName("A JWK set URL or file without an audience fails the build, naming audience and the waiver")
+    void jwksNeedsAudience(@TempDir Path dir) throws Exception {
+      Path file = jwksFile(dir);
+      String expected = "audience: not set (expected: an audience when keys come from a JWK set, whose identity "
+          + "provider also signs tokens for other applications; or call allowAnyAudience() to accept any)";
+      assertEquals(expected, assertThrows(IllegalStateException.class,
+          () -> JwtAuthenticator.builder().jwksUri(URI.create("https://idp.example/jwks")).build()).getMessage());
+      assertEquals(expected, assertThrows(IllegalStateException.class,
+          () -> JwtAuthenticator.builder().jwksFile(file).build()).getMessage());
+      assertEquals(expected, assertThrows(IllegalStateException.class,
+          () -> JwtAuthenticator.builder().hmacSecret(SECRET).jwksFile(file).build()).getMessage());
+    }
+
+    @Test
+    @DisplayName("With a JWK set and an audience, another application's token is invalid_audience")
+    void jwksWithAudience(@TempDir Path dir) throws Exception {
+      JwtAuthenticator auth = JwtAuthenticator.builder().jwksFile(jwksFile(dir)).audience("gateway").clock(clock).build();
+      RSASSASigner signer = new RSASSASigner(rsa1);
+      assertAccepted("a", verify(auth, sign(JWSAlgorithm.RS256, signer, "r1", claims("a").audience("gateway").build())));
+      assertRejected(JwtAuthenticator.REJECT_INVALID_AUDIENCE,
+          verify(auth, sign(JWSAlgorithm.RS256, signer, "r1", claims("a").audience("billing").build())));
+      assertRejected(JwtAuthenticator.REJECT_INVALID_AUDIENCE,
+          verify(auth, sign(JWSAlgorithm.RS256, signer, "r1", claims("a").build())));
+    }
+
+    @Test
+    @DisplayName("allowAnyAudience waives the requirement explicitly; combining it with audience fails the build")
+    void anyAudience(@TempDir Path dir) throws Exception {
+      JwtAuthenticator auth = JwtAuthenticator.builder().jwksFile(jwksFile(dir)).allowAnyAudience().clock(clock).build();
+      assertAccepted("a", verify(auth, sign(JWSAlgorithm.RS256, new RSASSASigner(rsa1), "r1",
+          claims("a").audience("billing").build())));
+      assertTrue(auth.toString().contains("audience=<any>"), auth::toString);
+      assertEquals("allowAnyAudience: set together with audience gateway (expected: one of them)",
+          assertThrows(IllegalStateException.class,
+              () -> JwtAuthenticator.builder().jwksFile(jwksFile(dir)).audience("gateway").allowAnyAudience().build())
+              .getMessage());
+    }
+
+    @Test
+    @DisplayName("An HMAC secret or a single public key needs no audience: such keys belong to this application")
+    void staticKeysNeedNoAudience() throws Exception {
+      assertAccepted("alice", verify(hmac().build(), hs256(claims("alice").audience("anything").build())));
+      JwtAuthenticator rsa = JwtAuthenticator.builder().rsaPublicKey(rsa1.toRSAPublicKey()).clock(clock).build();
+      assertAccepted("bob", verify(rsa, rs256(rsa1, "bob")));
+    }
+
+    private String typed(String typ) {
+      JWSHeader.Builder header = new JWSHeader.Builder(JWSAlgorithm.HS256);
+      if (typ != null) {
+        header.type(new com.nimbusds.jose.JOSEObjectType(typ));
+      }
+      SignedJWT jwt = new SignedJWT(header.build(), claims("alice").build());
+      try {
+        jwt.sign(new MACSigner(SECRET));
+      } catch (JOSEException e) {
+        throw new AssertionError(e);
+      }
+      return jwt.serialize();
+    }
+
+    @Test
+    @DisplayName("typ may be absent, JWT or at+jwt (any case, application/ prefix allowed)")
+    void typAccepted() throws Exception {
+      JwtAuthenticator auth = hmac().build();
+      for (String typ : java.util.Arrays.asList(null, "JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt",
+          "application/jwt")) {
+        assertAccepted("alice", verify(auth, typed(typ)));
+      }
+    }
+
+    @Test
+    @DisplayName("Any other typ (an ID token, a DPoP proof, a logout token) is invalid_type")
+    void typRejected() throws Exception {
+      JwtAuthenticator auth = hmac().build();
+      for (String typ : List.of("dpop+jwt", "logout+jwt", "secevent+jwt", "id_token+jwt", "JOSE")) {
+        AuthResult result = verify(auth, typed(typ));
+        assertRejected(JwtAuthenticator.REJECT_INVALID_TYPE, result);
+        assertEquals("typ '" + typ + "' (expected: absent, JWT, at+jwt)", result.message());
+      }
+    }
+
+    @Test
+    @DisplayName("A configured typ is accepted as well as the standard ones")
+    void typConfigured() throws Exception {
+      JwtAuthenticator auth = hmac().allowedTokenType("application/gateway+jwt").build();
+      assertAccepted("alice", verify(auth, typed("gateway+jwt")));
+      assertAccepted("alice", verify(auth, typed("at+jwt")));
+      AuthResult other = verify(auth, typed("dpop+jwt"));
+      assertRejected(JwtAuthenticator.REJECT_INVALID_TYPE, other);
+      assertEquals("typ 'dpop+jwt' (expected: absent, JWT, at+jwt, gateway+jwt)", other.message());
+    }
+
+    @Test
+    @DisplayName("typ is judged only after the signature verifies")
+    void typAfterSignature() throws Exception {
+      String[] parts = typed("dpop+jwt").split("\\.");
+      String forged = parts[0] + "." + parts[1] + "." + parts[2].substring(0, parts[2].length() - 4) + "AAAA";
+      assertRejected(JwtAuthenticator.REJECT_BAD_SIGNATURE, verify(hmac().build(), forged));
     }
   }
 
@@ -405,7 +528,7 @@ class JwtAuthenticatorTest {
     void twoKeysByKid(@TempDir Path dir) throws Exception {
       Path file = dir.resolve("jwks.json");
       Files.writeString(file, new JWKSet(List.<JWK>of(rsa1, rsa2)).toPublicJWKSet().toString());
-      JwtAuthenticator auth = JwtAuthenticator.builder().jwksFile(file).clock(clock).build();
+      JwtAuthenticator auth = JwtAuthenticator.builder().jwksFile(file).allowAnyAudience().clock(clock).build();
       assertAccepted("one", verify(auth, rs256(rsa1, "one")));
       assertAccepted("two", verify(auth, rs256(rsa2, "two")));
       assertRejected(JwtAuthenticator.REJECT_UNKNOWN_KEY, verify(auth, rs256(rsa3, "three")));
@@ -417,9 +540,10 @@ class JwtAuthenticatorTest {
     @DisplayName("A file that cannot be read or parsed fails the build")
     void badFile(@TempDir Path dir) throws Exception {
       assertThrows(java.io.UncheckedIOException.class,
-          () -> JwtAuthenticator.builder().jwksFile(dir.resolve("absent.json")).build());
+          () -> JwtAuthenticator.builder().jwksFile(dir.resolve("absent.json")).audience("gw").build());
       Path junk = Files.writeString(dir.resolve("junk.json"), "{\"nope\":1}");
-      assertThrows(IllegalArgumentException.class, () -> JwtAuthenticator.builder().jwksFile(junk).build());
+      assertThrows(IllegalArgumentException.class,
+          () -> JwtAuthenticator.builder().jwksFile(junk).audience("gw").build());
     }
   }
 
@@ -430,6 +554,8 @@ class JwtAuthenticatorTest {
     private final AtomicInteger requests = new AtomicInteger();
     private final AtomicReference<JWKSet> served = new AtomicReference<>();
     private final AtomicReference<CountDownLatch> gate = new AtomicReference<>(new CountDownLatch(0));
+    /** Holds the stalling handler until the test ends. */
+    private final CountDownLatch stall = new CountDownLatch(1);
     private ExecutorService executor;
     private HttpServer server;
     private URI uri;
@@ -453,19 +579,35 @@ class JwtAuthenticatorTest {
           out.write(body);
         }
       });
+      // Headers and half the body at once, then nothing until the test ends.
+      server.createContext("/slow-body", exchange -> {
+        byte[] body = served.get().toPublicJWKSet().toString().getBytes(UTF_8);
+        exchange.sendResponseHeaders(200, body.length);
+        OutputStream out = exchange.getResponseBody();
+        out.write(body, 0, body.length / 2);
+        out.flush();
+        try {
+          stall.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        exchange.close();
+      });
       server.start();
       uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/jwks");
     }
 
     @AfterEach
     void stop() {
+      stall.countDown();
       gate.get().countDown();
       server.stop(0);
       executor.shutdownNow();
     }
 
     private JwtAuthenticator remote() {
-      return JwtAuthenticator.builder().jwksUri(uri).clock(clock).build();
+      // These tests are about fetching; the audience rule has its own tests.
+      return JwtAuthenticator.builder().jwksUri(uri).allowAnyAudience().clock(clock).build();
     }
 
     private void serve(JWK... keys) {
@@ -530,7 +672,7 @@ class JwtAuthenticatorTest {
     @DisplayName("An HS256 token against a JWKS URL is refused without fetching")
     void hmacNotFromRemote() throws Exception {
       serve(rsa1);
-      String token = JwtTokens.hs256(SECRET, "a", Map.of(), null);
+      String token = JwtTokens.hs256(SECRET, "a", Map.of(), EXP);
       assertRejected(JwtAuthenticator.REJECT_UNSUPPORTED_ALGORITHM, verify(remote(), token));
       assertEquals(0, requests.get());
     }
@@ -545,6 +687,40 @@ class JwtAuthenticatorTest {
       assertRejected(JwtAuthenticator.REJECT_JWKS_UNAVAILABLE, result);
       // Within the interval a failure is not retried.
       assertRejected(JwtAuthenticator.REJECT_JWKS_UNAVAILABLE, verify(auth, rs256(rsa1, "a")));
+    }
+
+    @Test
+    @DisplayName("A key removed from the set stops verifying after the periodic refresh, with no unknown kid needed")
+    void revokedKeyDropped() throws Exception {
+      serve(rsa1, rsa2);
+      JwtAuthenticator auth = remote();
+      String token = rs256(rsa1, "a");
+      assertAccepted("a", verify(auth, token));
+      serve(rsa2);
+      clock.advance(JwtAuthenticator.DEFAULT_JWKS_REFRESH_INTERVAL);
+      // The refresh runs in the background; tokens are served from the old keys until it is done.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      AuthResult last = verify(auth, token);
+      while (last.isAccepted() && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+        last = verify(auth, token);
+      }
+      assertRejected(JwtAuthenticator.REJECT_UNKNOWN_KEY, last);
+      assertAccepted("b", verify(auth, rs256(rsa2, "b")));
+      assertEquals(2, requests.get());
+    }
+
+    @Test
+    @DisplayName("A JWK set whose body stalls gives jwks_unavailable at jwksFetchTimeout instead of hanging")
+    void slowBody() throws Exception {
+      serve(rsa1);
+      JwtAuthenticator auth = JwtAuthenticator.builder().allowAnyAudience().clock(clock)
+          .jwksUri(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/slow-body"))
+          .jwksFetchTimeout(Duration.ofMillis(300))
+          .build();
+      AuthResult result = verify(auth, rs256(rsa1, "a"));
+      assertRejected(JwtAuthenticator.REJECT_JWKS_UNAVAILABLE, result);
+      assertTrue(result.message().contains("no complete response within PT0.3S"), result::message);
     }
 
     @Test
@@ -581,6 +757,18 @@ class JwtAuthenticatorTest {
       assertThrows(IllegalArgumentException.class, () -> b.jwksUri(URI.create("ftp://example.com/jwks")));
       assertEquals("issuer", assertThrows(NullPointerException.class, () -> b.issuer(null)).getMessage());
       assertEquals("rsaPublicKey", assertThrows(NullPointerException.class, () -> b.rsaPublicKey(null)).getMessage());
+      assertEquals("allowedTokenType: empty (expected: non-empty)",
+          assertThrows(IllegalArgumentException.class, () -> b.allowedTokenType("")).getMessage());
+      assertEquals("jwksRefreshInterval: PT0S (expected: > 0)",
+          assertThrows(IllegalArgumentException.class, () -> b.jwksRefreshInterval(Duration.ZERO)).getMessage());
+      assertEquals("jwksFetchTimeout: PT-1S (expected: > 0)",
+          assertThrows(IllegalArgumentException.class, () -> b.jwksFetchTimeout(Duration.ofSeconds(-1))).getMessage());
+      assertEquals("jwksMaxAgeBounds: min PT2H > max PT1H (expected: 0 < min <= max)",
+          assertThrows(IllegalArgumentException.class,
+              () -> b.jwksMaxAgeBounds(Duration.ofHours(2), Duration.ofHours(1))).getMessage());
+      assertEquals("jwksRefreshInterval: PT48H (expected: within jwksMaxAgeBounds PT1M..PT24H)",
+          assertThrows(IllegalStateException.class, () -> JwtAuthenticator.builder().hmacSecret(SECRET)
+              .jwksRefreshInterval(Duration.ofDays(2)).build()).getMessage());
     }
 
     @Test
@@ -596,6 +784,11 @@ class JwtAuthenticatorTest {
       String s = hmac().issuer("https://idp.example").audience("gateway").build().toString();
       assertTrue(s.contains("issuer=https://idp.example"), s);
       assertTrue(s.contains("clockSkew=PT1M"), s);
+      assertTrue(s.contains("requireExpiration=true"), s);
+      assertTrue(s.contains("allowedTokenTypes=[jwt, at+jwt]"), s);
+      assertTrue(s.contains("jwksRefreshInterval=PT10M"), s);
+      assertTrue(s.contains("jwksMaxAgeBounds=PT1M..PT24H"), s);
+      assertTrue(s.contains("jwksFetchTimeout=PT10S"), s);
       assertTrue(s.contains("hmacSecret"), s);
       assertFalse(s.contains(new String(SECRET, UTF_8)), s);
     }
@@ -606,7 +799,7 @@ class JwtAuthenticatorTest {
       JwtAuthenticator.Builder b = hmac();
       JwtAuthenticator auth = b.build();
       b.issuer("https://idp.example");
-      assertAccepted("alice", verify(auth, JwtTokens.hs256(SECRET, "alice", Map.of(), null)));
+      assertAccepted("alice", verify(auth, JwtTokens.hs256(SECRET, "alice", Map.of(), EXP)));
     }
   }
 }

@@ -68,6 +68,26 @@ public final class GatewayOptions {
   /** Default: client frames of unreserved types are not forwarded upstream through the broker. */
   public static final boolean DEFAULT_FORWARD_UPSTREAM = false;
 
+  // ---- handshake and admin hardening (docs/security.md) ----
+  /**
+   * Default time the authenticator has to decide a handshake: 5 s. Past it the client gets 503 {@code
+   * auth_timeout} and its admission slot is freed, so a hung identity provider cannot hold slots.
+   */
+  public static final Duration DEFAULT_AUTHENTICATION_TIMEOUT = Duration.ofSeconds(5);
+  /** Default admin token: none; admin routes then rely on the loopback bind address and the Origin and Host checks. */
+  public static final String DEFAULT_ADMIN_TOKEN = null;
+  /** Shortest admin token accepted: 16 characters. */
+  public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+  /**
+   * Default handshakes allowed per remote address: 0, no limit. Off by default because behind a proxy or
+   * a large NAT every client shares one address; turn it on where clients connect directly.
+   */
+  public static final int DEFAULT_HANDSHAKE_RATE_LIMIT_PER_ADDRESS = 0;
+  /** Default period of the per-address handshake limit: 1 min. */
+  public static final Duration DEFAULT_HANDSHAKE_RATE_LIMIT_PERIOD = Duration.ofMinutes(1);
+  /** Default number of remote addresses the handshake limit tracks at once: 65,536 (a few MiB at most). */
+  public static final int DEFAULT_HANDSHAKE_RATE_LIMIT_MAX_ADDRESSES = 65_536;
+
   private final String host;
   private final int port;
   private final String path;
@@ -98,6 +118,11 @@ public final class GatewayOptions {
   private final Duration handoverTimeout;
   private final Path tlsCertificateChain;
   private final Path tlsPrivateKey;
+  private final Duration authenticationTimeout;
+  private final String adminToken;
+  private final int handshakeRateLimitPerAddress;
+  private final Duration handshakeRateLimitPeriod;
+  private final int handshakeRateLimitMaxAddresses;
 
   private GatewayOptions(Builder b) {
     this.host = b.host;
@@ -130,6 +155,11 @@ public final class GatewayOptions {
     this.handoverTimeout = b.handoverTimeout;
     this.tlsCertificateChain = b.tlsCertificateChain;
     this.tlsPrivateKey = b.tlsPrivateKey;
+    this.authenticationTimeout = b.authenticationTimeout;
+    this.adminToken = b.adminToken;
+    this.handshakeRateLimitPerAddress = b.handshakeRateLimitPerAddress;
+    this.handshakeRateLimitPeriod = b.handshakeRateLimitPeriod;
+    this.handshakeRateLimitMaxAddresses = b.handshakeRateLimitMaxAddresses;
   }
 
   /** The defaults. */
@@ -272,6 +302,30 @@ public final class GatewayOptions {
     return tlsPrivateKey;
   }
 
+  /** Time the authenticator has to decide a handshake. */
+  public Duration authenticationTimeout() {
+    return authenticationTimeout;
+  }
+
+  /** The bearer token admin routes require, or {@code null} for none. */
+  public String adminToken() {
+    return adminToken;
+  }
+
+  /** Handshakes one remote address may start per {@link #handshakeRateLimitPeriod()}; 0 means no limit. */
+  public int handshakeRateLimitPerAddress() {
+    return handshakeRateLimitPerAddress;
+  }
+
+  public Duration handshakeRateLimitPeriod() {
+    return handshakeRateLimitPeriod;
+  }
+
+  /** Remote addresses the handshake limit tracks at once; the least recently seen are forgotten beyond it. */
+  public int handshakeRateLimitMaxAddresses() {
+    return handshakeRateLimitMaxAddresses;
+  }
+
   @Override
   public String toString() {
     return "GatewayOptions{host=" + host + ", port=" + port + ", path=" + path + ", instanceId=" + instanceId
@@ -287,7 +341,10 @@ public final class GatewayOptions {
         + ", forwardUpstream=" + forwardUpstream + ", adminHost=" + adminHost + ", adminPort=" + adminPort
         + ", recoveryWindow=" + recoveryWindow + ", handoverTimeout=" + handoverTimeout
         + ", tlsCertificateChain=" + tlsCertificateChain
-        + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>") + "}";
+        + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>")
+        + ", authenticationTimeout=" + authenticationTimeout + ", adminToken=" + (adminToken == null ? null : "<set>")
+        + ", handshakeRateLimitPerAddress=" + handshakeRateLimitPerAddress + ", handshakeRateLimitPeriod="
+        + handshakeRateLimitPeriod + ", handshakeRateLimitMaxAddresses=" + handshakeRateLimitMaxAddresses + "}";
   }
 
   /** Builds {@link GatewayOptions}; setters validate at once and throw on bad values. Not thread-safe. */
@@ -322,6 +379,11 @@ public final class GatewayOptions {
     private Duration handoverTimeout = DEFAULT_HANDOVER_TIMEOUT;
     private Path tlsCertificateChain;
     private Path tlsPrivateKey;
+    private Duration authenticationTimeout = DEFAULT_AUTHENTICATION_TIMEOUT;
+    private String adminToken = DEFAULT_ADMIN_TOKEN;
+    private int handshakeRateLimitPerAddress = DEFAULT_HANDSHAKE_RATE_LIMIT_PER_ADDRESS;
+    private Duration handshakeRateLimitPeriod = DEFAULT_HANDSHAKE_RATE_LIMIT_PERIOD;
+    private int handshakeRateLimitMaxAddresses = DEFAULT_HANDSHAKE_RATE_LIMIT_MAX_ADDRESSES;
 
     private Builder() {}
 
@@ -356,6 +418,11 @@ public final class GatewayOptions {
       handoverTimeout = o.handoverTimeout;
       tlsCertificateChain = o.tlsCertificateChain;
       tlsPrivateKey = o.tlsPrivateKey;
+      authenticationTimeout = o.authenticationTimeout;
+      adminToken = o.adminToken;
+      handshakeRateLimitPerAddress = o.handshakeRateLimitPerAddress;
+      handshakeRateLimitPeriod = o.handshakeRateLimitPeriod;
+      handshakeRateLimitMaxAddresses = o.handshakeRateLimitMaxAddresses;
     }
 
     /** Bind address. Default {@value GatewayOptions#DEFAULT_HOST}. */
@@ -561,6 +628,60 @@ public final class GatewayOptions {
     public Builder tls(Path certificateChain, Path privateKey) {
       this.tlsCertificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
       this.tlsPrivateKey = Objects.requireNonNull(privateKey, "privateKey");
+      return this;
+    }
+
+    /**
+     * Time the authenticator has to decide a handshake, from the moment the request is complete; past
+     * it the client gets 503 {@code auth_timeout} with {@code Retry-After} and its admission slot is
+     * freed (a late result is ignored). Default {@link GatewayOptions#DEFAULT_AUTHENTICATION_TIMEOUT} (5 s).
+     */
+    public Builder authenticationTimeout(Duration timeout) {
+      this.authenticationTimeout = positive("authenticationTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * A bearer token that {@code /admin/*} routes of the admin listener require ({@code Authorization:
+     * Bearer <token>}); health and readiness stay open for probes. At least {@value
+     * GatewayOptions#MIN_ADMIN_TOKEN_LENGTH} visible ASCII characters. Default: none.
+     */
+    public Builder adminToken(String token) {
+      Objects.requireNonNull(token, "adminToken");
+      if (token.length() < MIN_ADMIN_TOKEN_LENGTH || !token.chars().allMatch(c -> c > 0x20 && c < 0x7F)) {
+        // The message never repeats the token: options errors end up in logs.
+        throw new IllegalArgumentException("adminToken: " + token.length() + " characters (expected: >= "
+            + MIN_ADMIN_TOKEN_LENGTH + " visible ASCII characters, no spaces)");
+      }
+      this.adminToken = token;
+      return this;
+    }
+
+    /**
+     * Limits handshakes per remote address (IPv4 address, or IPv6 /64) to {@code handshakes} per
+     * {@code period}, a token bucket that allows that many at once and refills evenly over the period.
+     * Beyond it a handshake gets 429 {@code handshake_rate_limited} with {@code Retry-After}, before
+     * authentication. Every handshake on the WebSocket path counts, refused or not. {@code handshakes} 0
+     * turns the limit off. Default {@value GatewayOptions#DEFAULT_HANDSHAKE_RATE_LIMIT_PER_ADDRESS} (off)
+     * per {@link GatewayOptions#DEFAULT_HANDSHAKE_RATE_LIMIT_PERIOD} (1 min): behind a proxy every client
+     * has the proxy's address, so limit there instead.
+     */
+    public Builder handshakeRateLimitPerAddress(int handshakes, Duration period) {
+      if (handshakes < 0) {
+        throw new IllegalArgumentException("handshakeRateLimitPerAddress: " + handshakes + " (expected: >= 0)");
+      }
+      this.handshakeRateLimitPeriod = positive("handshakeRateLimitPeriod", period);
+      this.handshakeRateLimitPerAddress = handshakes;
+      return this;
+    }
+
+    /**
+     * How many remote addresses the handshake limit tracks at once; beyond it the least recently seen is
+     * forgotten (and starts afresh), so a spray of addresses cannot grow memory. Default {@value
+     * GatewayOptions#DEFAULT_HANDSHAKE_RATE_LIMIT_MAX_ADDRESSES}.
+     */
+    public Builder handshakeRateLimitMaxAddresses(int max) {
+      this.handshakeRateLimitMaxAddresses = positive("handshakeRateLimitMaxAddresses", max);
       return this;
     }
 

@@ -118,7 +118,7 @@ class DrainTest {
       assertEquals(404, RawWebSocket.get(g.port(), "/admin/state", Map.of()).status());
       assertEquals(405, RawWebSocket.get(g.adminPort(), "/admin/drain", Map.of()).status());
       try (java.net.Socket s = new java.net.Socket("127.0.0.1", g.adminPort())) {
-        s.getOutputStream().write(("POST /admin/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        s.getOutputStream().write(("POST /admin/drain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             .getBytes(StandardCharsets.US_ASCII));
         String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(response.startsWith("HTTP/1.1 202"), response);

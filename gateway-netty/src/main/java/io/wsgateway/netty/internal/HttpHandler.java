@@ -25,7 +25,9 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.wsgateway.HttpReply;
 import io.wsgateway.HttpRoute;
 import io.wsgateway.auth.AuthResult;
+import io.wsgateway.netty.GatewayOptions;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,8 +35,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP stage of a channel: answers health, readiness and host routes, and turns a handshake on
- * the WebSocket path into a connection, after admission, origin and authentication checks. Every
- * rejection is an HTTP status with a JSON body naming the reason; no WebSocket is opened then.
+ * the WebSocket path into a connection, after origin, rate, admission and authentication checks. Every
+ * rejection is an HTTP status with a JSON body naming the reason; no WebSocket is opened then. On the
+ * admin listener it serves the admin routes behind an {@link AdminGuard}.
  */
 final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
@@ -50,16 +53,33 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   static final String LAST_SEQ_PARAM = "last_seq";
   private static final java.util.regex.Pattern SESSION_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{1,64}");
   static final String ADMIN_DRAIN_PATH = "/admin/drain";
+  /** Every path under it is an admin route, behind the {@link AdminGuard} (health and readiness are not). */
+  static final String ADMIN_PREFIX = "/admin/";
+  static final String AUTH_TIMEOUT = "auth_timeout";
+  static final String HANDSHAKE_RATE_LIMITED = "handshake_rate_limited";
 
   private final GatewayImpl gateway;
   /** Whether this is the admin listener: no WebSocket, no host routes, but the admin endpoints. */
   private final boolean admin;
+  private final AdminGuard adminGuard;
+  /** The per-address handshake limit shared by the listener's channels, or {@code null} when off. */
+  private final HandshakeRateLimiter handshakeLimiter;
   private ScheduledFuture<?> handshakeTimeout;
   private boolean upgrading;
+  // Authentication in progress: the retained request and its deadline. Touched on the event loop only;
+  // whichever comes first (result, deadline or disconnect) takes the request, releases it and the slot.
+  private FullHttpRequest pendingRequest;
+  private ScheduledFuture<?> authDeadline;
 
-  HttpHandler(GatewayImpl gateway, boolean admin) {
+  /**
+   * @param adminGuard the admin routes' guard on the admin listener, {@code null} on the public one
+   * @param handshakeLimiter the listener's per-address handshake limit, or {@code null} for none
+   */
+  HttpHandler(GatewayImpl gateway, AdminGuard adminGuard, HandshakeRateLimiter handshakeLimiter) {
     this.gateway = gateway;
-    this.admin = admin;
+    this.admin = adminGuard != null;
+    this.adminGuard = adminGuard;
+    this.handshakeLimiter = handshakeLimiter;
   }
 
   @Override
@@ -76,7 +96,30 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelTimeout();
+    // A client gone while its authentication runs gives its slot back now, not when (or if) it ends.
+    FullHttpRequest abandoned = takePendingRequest();
+    if (abandoned != null) {
+      abandoned.release();
+      gateway.releaseAdmission();
+    }
     ctx.fireChannelInactive();
+  }
+
+  /**
+   * Ends the authentication in progress, if any: cancels its deadline and returns its request, which
+   * the caller must release; {@code null} if the result, the deadline or a disconnect came first.
+   */
+  private FullHttpRequest takePendingRequest() {
+    FullHttpRequest req = pendingRequest;
+    if (req == null) {
+      return null;
+    }
+    pendingRequest = null;
+    if (authDeadline != null) {
+      authDeadline.cancel(false);
+      authDeadline = null;
+    }
+    return req;
   }
 
   private void cancelTimeout() {
@@ -96,19 +139,8 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     String path = query.path();
     if (!admin && path.equals(gateway.options().path())) {
       handshake(ctx, req, query);
-    } else if (admin && path.equals(ADMIN_STATE_PATH)) {
-      respond(ctx, req, HttpReply.json(200, stateJson()));
-    } else if (admin && path.equals(ADMIN_DRAIN_PATH)) {
-      if (!HttpMethod.POST.equals(req.method())) {
-        reject(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "use POST to drain");
-        return;
-      }
-      try {
-        gateway.drain(io.wsgateway.DrainOptions.defaults());
-        respond(ctx, req, HttpReply.json(202, stateJson()));
-      } catch (IllegalStateException e) {
-        reject(ctx, req, HttpResponseStatus.CONFLICT, "invalid_state", e.getMessage());
-      }
+    } else if (admin && path.startsWith(ADMIN_PREFIX)) {
+      serveAdmin(ctx, req, path);
     } else if (path.equals(HEALTH_PATH)) {
       respond(ctx, req, HttpReply.json(200, "{\"status\":\"up\"}"));
     } else if (path.equals(READY_PATH)) {
@@ -121,6 +153,29 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       } else {
         serveRoute(ctx, req, query, route);
       }
+    }
+  }
+
+  private void serveAdmin(ChannelHandlerContext ctx, FullHttpRequest req, String path) {
+    AdminGuard.Rejection refused = adminGuard.check(req.headers(),
+        ctx.channel().localAddress() instanceof InetSocketAddress local ? local : null);
+    if (refused != null) {
+      reject(ctx, HttpResponseStatus.valueOf(refused.status()), refused.code(), refused.message(), refused.headers());
+    } else if (path.equals(ADMIN_STATE_PATH)) {
+      respond(ctx, req, HttpReply.json(200, stateJson()));
+    } else if (path.equals(ADMIN_DRAIN_PATH)) {
+      if (!HttpMethod.POST.equals(req.method())) {
+        reject(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "use POST to drain");
+        return;
+      }
+      try {
+        gateway.drain(io.wsgateway.DrainOptions.defaults());
+        respond(ctx, req, HttpReply.json(202, stateJson()));
+      } catch (IllegalStateException e) {
+        reject(ctx, req, HttpResponseStatus.CONFLICT, "invalid_state", e.getMessage());
+      }
+    } else {
+      reject(ctx, req, HttpResponseStatus.NOT_FOUND, "not_found", "no such path: " + path);
     }
   }
 
@@ -166,6 +221,21 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       reject(ctx, req, HttpResponseStatus.FORBIDDEN, "origin_not_allowed", "origin not allowed: " + origin);
       return;
     }
+    // Before admission and authentication: what it protects is the cost of those (signature checks,
+    // key fetches, slots), so a refused handshake still counts.
+    if (handshakeLimiter != null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote
+        && remote.getAddress() != null) {
+      long waitNanos = handshakeLimiter.tryAcquire(remote.getAddress());
+      if (waitNanos > 0) {
+        long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(waitNanos + TimeUnit.SECONDS.toNanos(1) - 1));
+        GatewayOptions o = gateway.options();
+        reject(ctx, HttpResponseStatus.TOO_MANY_REQUESTS, HANDSHAKE_RATE_LIMITED,
+            "too many handshakes from this address (limit " + o.handshakeRateLimitPerAddress() + " per "
+                + o.handshakeRateLimitPeriod() + ")",
+            Map.of("Retry-After", Long.toString(seconds)));
+        return;
+      }
+    }
     if (!gateway.isAccepting()) {
       reject(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable", "instance is not accepting connections");
       return;
@@ -198,6 +268,12 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     FullHttpRequest handshakeRequest = req.retainedDuplicate();
     // No reads until authentication decides: nothing may arrive for a connection that does not exist yet.
     ctx.channel().config().setAutoRead(false);
+    // The handshake deadline ended above; this one bounds the authenticator, so a hung identity
+    // provider costs the client a 503 instead of holding its admission slot for ever.
+    pendingRequest = handshakeRequest;
+    Duration authTimeout = gateway.options().authenticationTimeout();
+    authDeadline = ctx.executor().schedule(() -> authenticationTimedOut(ctx, authTimeout),
+        authTimeout.toNanos(), TimeUnit.NANOSECONDS);
     try {
       gateway.authenticator().authenticate(view).whenComplete((result, error) ->
           ctx.executor().execute(() -> afterAuthentication(ctx, handshakeRequest, result, error, resumeSession,
@@ -207,8 +283,25 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
   }
 
+  private void authenticationTimedOut(ChannelHandlerContext ctx, Duration timeout) {
+    authDeadline = null;
+    FullHttpRequest req = takePendingRequest();
+    if (req == null) {
+      return;
+    }
+    req.release();
+    gateway.releaseAdmission();
+    log.debug("authentication of {} did not complete within {}", ctx.channel().remoteAddress(), timeout);
+    reject(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, AUTH_TIMEOUT,
+        "authentication did not complete within " + timeout, Map.of());
+  }
+
   private void afterAuthentication(ChannelHandlerContext ctx, FullHttpRequest req, AuthResult result, Throwable error,
       String resumeSession, long resumeLastSeq) {
+    if (takePendingRequest() != req) {
+      // The deadline or a disconnect came first: it answered, and released the request and the slot.
+      return;
+    }
     boolean admittedSlotUsed = false;
     try {
       ctx.channel().config().setAutoRead(true);
@@ -272,6 +365,12 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private void reject(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String code,
       String message) {
+    reject(ctx, status, code, message, Map.of());
+  }
+
+  /** Answers with a JSON error and closes; a 503 also gets {@code Retry-After} unless {@code headers} set it. */
+  private void reject(ChannelHandlerContext ctx, HttpResponseStatus status, String code, String message,
+      Map<String, String> headers) {
     StringBuilder body = new StringBuilder(64).append("{\"error\":");
     Protocol.appendString(body, code);
     body.append(",\"message\":");
@@ -280,6 +379,9 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     HttpReply reply = HttpReply.json(status.code(), body.toString());
     if (status.code() == 503) {
       reply = reply.withHeader("Retry-After", RETRY_AFTER_SECONDS);
+    }
+    for (Map.Entry<String, String> h : headers.entrySet()) {
+      reply = reply.withHeader(h.getKey(), h.getValue());
     }
     // A refused handshake is never kept alive: the client reconnects with a new request.
     write(ctx, false, reply);

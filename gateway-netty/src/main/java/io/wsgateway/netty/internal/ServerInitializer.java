@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketServerExtensionHandler;
 import io.netty.handler.ssl.SslContext;
+import io.wsgateway.netty.GatewayOptions;
 
 /** Builds the HTTP stage of every accepted channel; the WebSocket stage replaces it after the upgrade. */
 final class ServerInitializer extends ChannelInitializer<SocketChannel> {
@@ -17,11 +18,20 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final GatewayImpl gateway;
   private final SslContext ssl;
   private final boolean admin;
+  /** The admin routes' guard on the admin listener; {@code null} on the public one. */
+  private final AdminGuard adminGuard;
+  /** One per listener, shared by its channels: the limit is per address, not per channel. Null when off. */
+  private final HandshakeRateLimiter handshakeLimiter;
 
   ServerInitializer(GatewayImpl gateway, SslContext ssl, boolean admin) {
     this.gateway = gateway;
     this.ssl = ssl;
     this.admin = admin;
+    GatewayOptions options = gateway.options();
+    this.adminGuard = admin ? new AdminGuard(options.adminHost(), options.adminToken()) : null;
+    this.handshakeLimiter = admin || options.handshakeRateLimitPerAddress() == 0 ? null
+        : new HandshakeRateLimiter(options.handshakeRateLimitPerAddress(), options.handshakeRateLimitPeriod(),
+            options.handshakeRateLimitMaxAddresses(), System::nanoTime);
   }
 
   @Override
@@ -36,6 +46,6 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
       p.addLast("ws-extensions", new WebSocketServerExtensionHandler(
           NoContextDeflate.handshaker(gateway.options().compressionLevel(), gateway.options().maxMessageSize())));
     }
-    p.addLast("http-handler", new HttpHandler(gateway, admin));
+    p.addLast("http-handler", new HttpHandler(gateway, adminGuard, handshakeLimiter));
   }
 }
