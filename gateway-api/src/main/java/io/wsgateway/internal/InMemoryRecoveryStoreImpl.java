@@ -367,8 +367,15 @@ public final class InMemoryRecoveryStoreImpl implements RecoveryStore {
 
   @Override
   public CompletionStage<TopicPosition> topicPosition(String topic) {
-    return CompletableFuture.completedFuture(withTopic(topic, false,
-        t -> t == null || t.epoch == 0 ? TopicPosition.NONE : new TopicPosition(t.offset, t.epoch)));
+    TopicPosition position = withTopic(topic, true, t -> {
+      if (t.epoch == 0) {
+        t.epoch = newEpoch();
+        t.lastAppend = clock.millis();
+      }
+      return new TopicPosition(t.offset, t.epoch);
+    });
+    maybeSweep();
+    return CompletableFuture.completedFuture(position);
   }
 
   @Override

@@ -108,7 +108,10 @@ public interface RecoveryStore extends AutoCloseable {
    */
   CompletionStage<TopicAppend> appendToTopic(String topic, String messageId, byte[] frame, boolean dedupe);
 
-  /** The topic's latest offset and its epoch; {@link TopicPosition#NONE} when it has no history. */
+  /**
+   * The topic's latest offset and its epoch. A topic without history gets an empty one now, in a new
+   * epoch (offset 0), so a subscriber always knows the epoch its offsets belong to.
+   */
   CompletionStage<TopicPosition> topicPosition(String topic);
 
   /** Reads the topic's messages with offsets after {@code afterOffset} in its current epoch. */
