@@ -95,6 +95,8 @@ public final class ChaosRun {
   private final History history = new History();
   private final CountDownLatch interrupted = new CountDownLatch(1);
   private final List<AutoCloseable> processes = new ArrayList<>();
+  /** When traffic began, on the history's clock: schedule times are relative to it. */
+  private long trafficAt = -1;
 
   public ChaosRun(ChaosOptions options, PrintStream out) {
     this.options = options;
@@ -223,6 +225,7 @@ public final class ChaosRun {
           options.topicInterval(), options.topicBurst(), options.ingressInterval(), options.ingressBurst());
       phase("traffic", options.duration().toSeconds() + " s");
       long trafficStart = System.nanoTime();
+      trafficAt = history.now();
       workload.start();
       nemesis.start(plan);
       // The run's length is the plan: traffic flows for the whole duration (an interrupt ends it early).
@@ -405,6 +408,10 @@ public final class ChaosRun {
     b.append("replay: gateway-chaos/chaos.sh --seed ").append(options.seed()).append(" --duration ")
         .append(options.duration().toSeconds()).append(" --clients ").append(options.clients()).append('\n');
     b.append("directory: ").append(dir).append('\n');
+    if (trafficAt >= 0) {
+      b.append("times below are seconds since the run started; traffic (and the schedule's clock) began at ")
+          .append(History.seconds(trafficAt)).append('\n');
+    }
     b.append("run time: ").append(History.seconds(total));
     phases.forEach((k, v) -> b.append(", ").append(k).append(' ').append(History.seconds(v)));
     b.append('\n');

@@ -52,6 +52,7 @@ public final class ClientProxy implements AutoCloseable {
   private final Channel listener;
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
   private final AtomicInteger accepted = new AtomicInteger();
+  private final AtomicInteger held = new AtomicInteger();
   private volatile boolean stalled;
   private volatile boolean refusing;
   private volatile String lastInstance;
@@ -105,6 +106,11 @@ public final class ClientProxy implements AutoCloseable {
   /** Connections accepted so far. */
   public int accepted() {
     return accepted.get();
+  }
+
+  /** Pieces read while stalled and not yet forwarded. */
+  int held() {
+    return held.get();
   }
 
   /** Open connections. */
@@ -250,6 +256,7 @@ public final class ClientProxy implements AutoCloseable {
       Side to = from == front ? back : front;
       if (stalled || to == null) {
         from.held.add(msg);
+        held.incrementAndGet();
         return;
       }
       to.channel.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
@@ -269,6 +276,7 @@ public final class ClientProxy implements AutoCloseable {
         Side to = s == front ? back : front;
         Object msg;
         while ((msg = s.held.poll()) != null) {
+          held.decrementAndGet();
           if (to != null && to.channel.isActive()) {
             to.channel.write(msg);
           } else {
@@ -332,6 +340,7 @@ public final class ClientProxy implements AutoCloseable {
         if (s != null) {
           Object msg;
           while ((msg = s.held.poll()) != null) {
+            held.decrementAndGet();
             ReferenceCountUtil.release(msg);
           }
         }

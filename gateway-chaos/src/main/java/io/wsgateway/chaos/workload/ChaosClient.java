@@ -40,7 +40,6 @@ public final class ChaosClient implements ClientListener, AutoCloseable {
   private final ScheduledExecutorService timer;
   private final Set<String> topics = ConcurrentHashMap.newKeySet();
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final AtomicInteger reconnects = new AtomicInteger();
   private volatile GatewayClient client;
   private volatile boolean closed;
   // Written on the client's event loop; volatile for the workload thread's reads.
@@ -167,11 +166,6 @@ public final class ChaosClient implements ClientListener, AutoCloseable {
     return cause instanceof ClientException ce ? ce.code() : cause.getClass().getSimpleName();
   }
 
-  /** Welcomes (after the first) so far. */
-  public int reconnects() {
-    return reconnects.get();
-  }
-
   // ---- listener, on the client's event loop
 
   @Override
@@ -190,9 +184,6 @@ public final class ChaosClient implements ClientListener, AutoCloseable {
     if (to == ClientState.CONNECTED) {
       String now = client.sessionId();
       boolean resumed = session != null && session.equals(now);
-      if (session != null) {
-        reconnects.incrementAndGet();
-      }
       sessionBefore = session;
       session = now;
       instance = proxy.lastInstance();
