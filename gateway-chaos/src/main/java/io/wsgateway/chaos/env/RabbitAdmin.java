@@ -31,32 +31,36 @@ public final class RabbitAdmin {
     this.uri = uri;
   }
 
+  /** A gateway's AMQP connection: the broker's process id for it and its client-provided name. */
+  public record GatewayConnection(String pid, String name) {}
+
   /**
-   * Closes the AMQP connections of the given gateway instances ({@code rabbitmqctl close_connection},
-   * found by their connection name). Returns the names closed.
+   * The AMQP connections of the given gateway instances, found by their connection name in {@code
+   * rabbitmqctl list_connections}.
    */
-  public List<String> closeConnections(Collection<String> instanceIds) throws IOException {
+  public List<GatewayConnection> find(Collection<String> instanceIds) throws IOException {
     Processes.Result list = Processes.run(COMMAND_TIMEOUT, List.of(rabbitmqctl, "-q", "list_connections", "pid",
         "client_properties"));
     if (list.exit() != 0) {
       throw new IOException("rabbitmqctl list_connections exited " + list.exit() + ": " + list.output().strip());
     }
-    List<String> closed = new ArrayList<>();
+    List<GatewayConnection> found = new ArrayList<>();
     for (String[] c : parse(list.output())) {
-      String pid = c[0];
-      String name = c[1];
-      if (!instanceIds.contains(name.substring(CONNECTION_NAME_PREFIX.length()))) {
-        continue;
+      if (instanceIds.contains(c[1].substring(CONNECTION_NAME_PREFIX.length()))) {
+        found.add(new GatewayConnection(c[0], c[1]));
       }
-      Processes.Result r = Processes.run(COMMAND_TIMEOUT, List.of(rabbitmqctl, "-q", "close_connection", pid,
-          "chaos: forced close"));
-      if (r.exit() != 0) {
-        throw new IOException("rabbitmqctl close_connection " + pid + " (" + name + ") exited " + r.exit() + ": "
-            + r.output().strip());
-      }
-      closed.add(name);
     }
-    return closed;
+    return found;
+  }
+
+  /** Force-closes one connection ({@code rabbitmqctl close_connection}); the gateway sees CONNECTION_FORCED. */
+  public void close(GatewayConnection c) throws IOException {
+    Processes.Result r = Processes.run(COMMAND_TIMEOUT, List.of(rabbitmqctl, "-q", "close_connection", c.pid(),
+        "chaos: forced close"));
+    if (r.exit() != 0) {
+      throw new IOException("rabbitmqctl close_connection " + c.pid() + " (" + c.name() + ") exited " + r.exit()
+          + ": " + r.output().strip());
+    }
   }
 
   /** (pid, connection name) of the gateway connections in {@code list_connections pid client_properties} output. */

@@ -353,10 +353,16 @@ public final class Nemesis implements AutoCloseable {
     if (ids.isEmpty()) {
       throw new Skip("none of slots " + f.slots().stream().map(s -> s + 1).toList() + " has a live gateway");
     }
-    started.record(String.join(",", ids), "rabbitmqctl close_connection");
-    List<String> closed = rabbit.closeConnections(ids);
-    if (closed.isEmpty()) {
+    // Listing takes rabbitmqctl a second or so: the fault starts when the first close is issued.
+    List<RabbitAdmin.GatewayConnection> found = rabbit.find(ids);
+    if (found.isEmpty()) {
       throw new Skip("no RabbitMQ connection found for " + ids);
+    }
+    started.record(String.join(",", ids), "rabbitmqctl close_connection");
+    List<String> closed = new ArrayList<>();
+    for (RabbitAdmin.GatewayConnection c : found) {
+      rabbit.close(c);
+      closed.add(c.name() + " at " + History.seconds(history.now()));
     }
     return "closed " + closed;
   }
