@@ -42,6 +42,9 @@ class ChaosTest {
         .clients(Integer.getInteger("chaos.clients", ChaosOptions.DEFAULT_CLIENTS))
         .gatewayJar(Path.of(System.getProperty("chaos.gatewayJar", "../examples/target/gateway-example.jar")))
         .outDir(Path.of(System.getProperty("chaos.out", "target/chaos")))
+        .redisServer(command("redis-server"))
+        .haproxy(command("haproxy"))
+        .rabbitmqctl(command("rabbitmqctl"))
         .build();
     System.out.println("chaos seed " + seed + " (replay: -Dchaos.seed=" + seed + ")");
 
@@ -60,11 +63,20 @@ class ChaosTest {
   }
 
   private static boolean onPath(String command) {
+    return new File(command(command)).isAbsolute() || inPath(command);
+  }
+
+  /** The command if the PATH has it, else its Debian location (/usr/sbin is not on every user's PATH). */
+  private static String command(String name) {
+    return inPath(name) || !new File("/usr/sbin/" + name).canExecute() ? name : "/usr/sbin/" + name;
+  }
+
+  private static boolean inPath(String command) {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
       if (new File(dir, command).canExecute()) {
         return true;
       }
     }
-    return new File("/usr/sbin/" + command).canExecute();
+    return false;
   }
 }

@@ -100,6 +100,8 @@ public final class RabbitAdmin {
       problems.add("listing: " + e.getMessage());
     }
     ConnectionFactory f = new ConnectionFactory();
+    f.setConnectionTimeout(10_000);
+    f.setChannelRpcTimeout(10_000); // the default, 10 minutes, would not bound the clean-up
     try {
       f.setUri(uri);
     } catch (Exception e) {

@@ -46,6 +46,8 @@ public final class Backend implements AutoCloseable {
     ConnectionFactory f = new ConnectionFactory();
     f.setUri(uri);
     f.setAutomaticRecoveryEnabled(false); // a lost channel is replaced by the next publish
+    f.setConnectionTimeout(10_000);
+    f.setChannelRpcTimeout(10_000);
     connection = f.newConnection(connectionName);
     current = open();
   }
