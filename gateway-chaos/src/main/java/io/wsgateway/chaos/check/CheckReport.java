@@ -29,6 +29,7 @@ public final class CheckReport {
   private final StreamStats total = new StreamStats();
   private final long unreadable;
   private final List<Violation> violations;
+  private final List<String> excused;
   private final Timelines timelines;
   private final long horizonNanos;
   private final Map<String, Integer> faultsByKind = new TreeMap<>();
@@ -38,8 +39,9 @@ public final class CheckReport {
   private final int resumed;
   private final int lossSignals;
 
-  CheckReport(Map<StreamKind, StreamStats> byKind, long unreadable, List<Violation> violations, Timelines t,
-      long horizonNanos) {
+  CheckReport(Map<StreamKind, StreamStats> byKind, long unreadable, List<Violation> violations,
+      List<String> excused, Timelines t, long horizonNanos) {
+    this.excused = List.copyOf(excused);
     this.byKind = Collections.unmodifiableMap(new EnumMap<>(byKind));
     for (StreamStats s : byKind.values()) {
       total.add(s);
@@ -100,6 +102,11 @@ public final class CheckReport {
   /** The violations of one type. */
   public List<Violation> violations(Violation.Type type) {
     return violations.stream().filter(v -> v.type() == type).toList();
+  }
+
+  /** Losses excused by a loss signal, described (the first {@value Checker#MAX_EXCUSED_KEPT}). */
+  public List<String> excused() {
+    return excused;
   }
 
   /** Faults carried out, by kind (as in the history's fault events). */
@@ -167,6 +174,13 @@ public final class CheckReport {
         .append(", not as planned: ").append(faultsNotOk.size()).append('\n');
     for (Timelines.FaultSpan f : faultsNotOk) {
       b.append("  ").append(fault(f)).append('\n');
+    }
+    if (!excused.isEmpty()) {
+      b.append('\n').append("lost after a loss signal (allowed): ").append(total.lostSignalled).append(" (first ")
+          .append(Math.min(examples, excused.size())).append(")\n");
+      for (String e : excused.subList(0, Math.min(examples, excused.size()))) {
+        b.append("- ").append(e).append('\n');
+      }
     }
     for (Violation.Type type : Violation.Type.values()) {
       List<Violation> of = violations(type);

@@ -53,6 +53,9 @@ public final class Checker {
   /** {@link #DEFAULT_HORIZON_SECONDS} as a duration. */
   public static final Duration DEFAULT_HORIZON = Duration.ofSeconds(DEFAULT_HORIZON_SECONDS);
 
+  /** Excused losses kept for the report (they are all counted). */
+  static final int MAX_EXCUSED_KEPT = 1_000;
+
   private final long horizonNanos;
 
   /** A checker with the {@link #DEFAULT_HORIZON}. */
@@ -83,6 +86,7 @@ public final class Checker {
     }
     List<Violation> violations = new ArrayList<>();
     long unreadable = 0;
+    List<String> excused = new ArrayList<>();
     // Which users each message was due to, to tell misdelivered from merely not-yet-subscribed.
     Map<String, Set<String>> dueTo = new HashMap<>();
 
@@ -115,6 +119,12 @@ public final class Checker {
         Event.LossSignal excuse = excuse(u, m);
         if (excuse != null) {
           s.lostSignalled++;
+          if (excused.size() < MAX_EXCUSED_KEPT) {
+            excused.add(describe(m, c) + "; not delivered to " + recipient + ", excused by " + excuse.code() + " ("
+                + excuse.reason() + ") at " + History.seconds(excuse.at()) + " after "
+                + History.seconds(u.connectedNanos(excuse.lostSession(), m.at(), excuse.at()))
+                + " connected with lost session " + excuse.lostSession());
+          }
           continue;
         }
         s.lost++;
@@ -184,7 +194,7 @@ public final class Checker {
         }
       }
     }
-    return new CheckReport(stats, unreadable, violations, t, horizonNanos);
+    return new CheckReport(stats, unreadable, violations, excused, t, horizonNanos);
   }
 
   /**

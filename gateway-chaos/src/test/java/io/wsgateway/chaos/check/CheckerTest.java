@@ -166,6 +166,9 @@ class CheckerTest {
       assertTrue(r.ok(), r.render(5));
       assertEquals(1, r.total().lostSignalled());
       assertEquals(0, r.total().lost());
+      assertEquals(List.of("d.alice.bob.1 (direct alice->bob n=1) invoked at 10.000s via g1, acked at 10.005s; not "
+          + "delivered to bob, excused by resume_failed (unknown_session) at 12.000s after 1.000s connected with lost "
+          + "session s1"), r.excused());
     }
 
     @Test
