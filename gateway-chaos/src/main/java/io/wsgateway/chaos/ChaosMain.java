@@ -57,6 +57,9 @@ public final class ChaosMain {
             b.horizon(horizon);
           }
           case "--kinds" -> b.faultKinds(kinds(value(args, ++i, a)));
+          case "--topics" -> b.topics(Integer.parseInt(value(args, ++i, a)));
+          case "--direct-burst" -> b.directBurst(Integer.parseInt(value(args, ++i, a)));
+          case "--ingress-burst" -> b.ingressBurst(Integer.parseInt(value(args, ++i, a)));
           default -> throw new IllegalArgumentException("unknown option " + a);
         }
       }
@@ -119,7 +122,9 @@ public final class ChaosMain {
   private static void usage(PrintStream out) {
     out.println("""
         Usage: chaos.sh [--seed N] [--duration S] [--clients N] [--out DIR] [--jar PATH]
-                        [--mean-fault-gap S] [--horizon S] [--kinds K,K,...]   run a schedule
+                        [--mean-fault-gap S] [--horizon S] [--kinds K,K,...]
+                        [--topics N] [--direct-burst N] [--ingress-burst N]    run a schedule
+                        (a burst or topic count of 0 leaves that stream out)
                chaos.sh --plan --seed N [--duration S] [--clients N]          print a seed's schedule
                chaos.sh --check DIR/history.jsonl [--horizon S]               check a stored history again
         Defaults: a random seed (printed), 90 s, 30 clients, every fault kind, out target/chaos.

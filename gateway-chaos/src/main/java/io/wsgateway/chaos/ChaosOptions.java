@@ -359,9 +359,9 @@ public final class ChaosOptions {
       return this;
     }
 
-    /** Messages per direct burst. Default {@value #DEFAULT_DIRECT_BURST}; 1..100. */
+    /** Messages per direct burst. Default {@value #DEFAULT_DIRECT_BURST}; 0..100 (0: no direct stream). */
     public Builder directBurst(int n) {
-      this.directBurst = range("directBurst", n, 1, 100);
+      this.directBurst = range("directBurst", n, 0, 100);
       return this;
     }
 
@@ -407,9 +407,9 @@ public final class ChaosOptions {
       return this;
     }
 
-    /** Messages per backend burst, to one user. Default {@value #DEFAULT_INGRESS_BURST}; 1..100. */
+    /** Messages per backend burst, to one user. Default {@value #DEFAULT_INGRESS_BURST}; 0..100 (0: no ingress stream). */
     public Builder ingressBurst(int n) {
-      this.ingressBurst = range("ingressBurst", n, 1, 100);
+      this.ingressBurst = range("ingressBurst", n, 0, 100);
       return this;
     }
 

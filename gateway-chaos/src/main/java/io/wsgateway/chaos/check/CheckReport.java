@@ -99,9 +99,10 @@ public final class CheckReport {
     return violations;
   }
 
-  /** The violations of one type. */
+  /** The violations of one type, earliest first (by the start of their span). */
   public List<Violation> violations(Violation.Type type) {
-    return violations.stream().filter(v -> v.type() == type).toList();
+    return violations.stream().filter(v -> v.type() == type)
+        .sorted(java.util.Comparator.comparingLong(Violation::from)).toList();
   }
 
   /** Losses excused by a loss signal, described (the first {@value Checker#MAX_EXCUSED_KEPT}). */

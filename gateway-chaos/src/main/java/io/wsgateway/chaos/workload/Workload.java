@@ -63,7 +63,7 @@ public final class Workload {
   public void start() {
     List<String> users = plan.users();
     long directMillis = directInterval.toMillis();
-    for (int i = 0; i < users.size(); i++) {
+    for (int i = 0; i < users.size() && directBurst > 0; i++) {
       String user = users.get(i);
       clientDriver.scheduleAtFixedRate(safely(() -> directTurn(user)), directMillis * i / users.size(), directMillis,
           TimeUnit.MILLISECONDS);
@@ -78,7 +78,9 @@ public final class Workload {
             topicMillis, TimeUnit.MILLISECONDS);
       }
     }
-    backendDriver.scheduleAtFixedRate(safely(this::ingressTurn), 0, ingressInterval.toMillis(), TimeUnit.MILLISECONDS);
+    if (ingressBurst > 0) {
+      backendDriver.scheduleAtFixedRate(safely(this::ingressTurn), 0, ingressInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
   }
 
   /** Stops invoking new operations; returns when no turn is running any more. */
