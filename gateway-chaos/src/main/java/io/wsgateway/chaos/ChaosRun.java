@@ -93,6 +93,8 @@ public final class ChaosRun {
   private final String runId = HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
   private final String secret = "chaos-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(24));
   private final History history = new History();
+  /** The wall-clock time of the history's zero, to line the history up with the gateways' logs. */
+  private final Instant startedAt = Instant.now();
   private final CountDownLatch interrupted = new CountDownLatch(1);
   private final List<AutoCloseable> processes = new ArrayList<>();
   /** When traffic began, on the history's clock: schedule times are relative to it. */
@@ -339,14 +341,18 @@ public final class ChaosRun {
   }
 
   private void closeClients(Map<String, ChaosClient> clients) {
-    List<CompletableFuture<Void>> closing = new ArrayList<>();
-    for (ChaosClient c : clients.values()) {
-      closing.add(CompletableFuture.runAsync(c::close));
-    }
+    // close() blocks up to about 2 s per client: in parallel (the common pool has one thread on 2 cores).
+    java.util.concurrent.ExecutorService closer = Executors.newFixedThreadPool(8);
     try {
+      List<CompletableFuture<Void>> closing = new ArrayList<>();
+      for (ChaosClient c : clients.values()) {
+        closing.add(CompletableFuture.runAsync(c::close, closer));
+      }
       CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       out.println("closing clients: " + e);
+    } finally {
+      closer.shutdownNow();
     }
   }
 
@@ -408,10 +414,12 @@ public final class ChaosRun {
     b.append("replay: gateway-chaos/chaos.sh --seed ").append(options.seed()).append(" --duration ")
         .append(options.duration().toSeconds()).append(" --clients ").append(options.clients()).append('\n');
     b.append("directory: ").append(dir).append('\n');
+    b.append("run started at ").append(startedAt).append(" (wall clock, as in the gateways' logs)");
     if (trafficAt >= 0) {
-      b.append("times below are seconds since the run started; traffic (and the schedule's clock) began at ")
-          .append(History.seconds(trafficAt)).append('\n');
+      b.append("; times below are seconds since then; traffic (and the schedule's clock) began at ")
+          .append(History.seconds(trafficAt));
     }
+    b.append('\n');
     b.append("run time: ").append(History.seconds(total));
     phases.forEach((k, v) -> b.append(", ").append(k).append(' ').append(History.seconds(v)));
     b.append('\n');

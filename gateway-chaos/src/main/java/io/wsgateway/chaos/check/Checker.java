@@ -27,9 +27,9 @@ import java.util.Set;
  *   <li><b>Excused</b> ("lost after a signal", allowed). An undelivered message {@code m} due to user
  *       {@code u} is excused iff {@code u} received a loss signal {@code s} (resume_failed, or a gap)
  *       with {@code invoke(m) < at(s)}, and {@code u} spent less than the horizon {@code H} connected
- *       with the session that {@code s} declares lost during {@code [invoke(m), at(s))}. In words: the
- *       client was told its history was lost before it had had {@code H} of connected time in which
- *       the message should have arrived.
+ *       (in any session) during {@code [invoke(m), at(s))}. In words: the client was told its history
+ *       was lost before it had had {@code H} of connected time in which the message should have
+ *       arrived.
  *   <li><b>Duplicate</b> (violation). A message delivered to the same user more than once, in one
  *       session or across sessions.
  *   <li><b>Reordered</b> (violation). A delivery whose number is below one already delivered in the
@@ -122,8 +122,8 @@ public final class Checker {
           if (excused.size() < MAX_EXCUSED_KEPT) {
             excused.add(describe(m, c) + "; not delivered to " + recipient + ", excused by " + excuse.code() + " ("
                 + excuse.reason() + ") at " + History.seconds(excuse.at()) + " after "
-                + History.seconds(u.connectedNanos(excuse.lostSession(), m.at(), excuse.at()))
-                + " connected with lost session " + excuse.lostSession());
+                + History.seconds(u.connectedNanos(null, m.at(), excuse.at()))
+                + " connected since the invocation (lost session " + excuse.lostSession() + ")");
           }
           continue;
         }
@@ -239,7 +239,9 @@ public final class Checker {
       if (s.at() <= m.at()) {
         continue;
       }
-      if (u.connectedNanos(s.lostSession(), m.at(), s.at()) < horizonNanos) {
+      // Connected time in any session: a message the client had H to receive, in whatever session,
+      // is not excused by the loss of a later one.
+      if (u.connectedNanos(null, m.at(), s.at()) < horizonNanos) {
         return s;
       }
     }

@@ -51,8 +51,8 @@ final class Timelines {
     }
 
     /**
-     * How long, within {@code [from, to)}, the client was connected with {@code session}: the time it
-     * had to receive what that session held.
+     * How long, within {@code [from, to)}, the client was connected with {@code session} (any session
+     * if {@code null}): the time it had to receive a message.
      */
     long connectedNanos(String session, long from, long to) {
       long sum = 0;

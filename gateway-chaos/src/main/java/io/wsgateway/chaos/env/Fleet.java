@@ -117,20 +117,24 @@ public final class Fleet implements AutoCloseable {
 
   /** Starts every slot with its initial id, in parallel. */
   public void startAll(Duration timeout) throws IOException {
-    List<CompletableFuture<Void>> started = new ArrayList<>();
-    for (Slot s : slots) {
-      started.add(CompletableFuture.runAsync(() -> {
-        try {
-          start(s, initialId(s.index), timeout);
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }));
-    }
+    // One thread per slot: the common pool has a single thread on a 2-core host.
+    java.util.concurrent.ExecutorService starter = java.util.concurrent.Executors.newFixedThreadPool(slots.size());
     try {
+      List<CompletableFuture<Void>> started = new ArrayList<>();
+      for (Slot s : slots) {
+        started.add(CompletableFuture.runAsync(() -> {
+          try {
+            start(s, initialId(s.index), timeout);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }, starter));
+      }
       CompletableFuture.allOf(started.toArray(new CompletableFuture<?>[0])).join();
     } catch (java.util.concurrent.CompletionException e) {
       throw e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : new IOException(e.getCause());
+    } finally {
+      starter.shutdownNow();
     }
   }
 

@@ -215,6 +215,19 @@ public final class ChaosClient implements ClientListener, AutoCloseable {
     history.add(new Event.ClientError(history.now(), user, code, message));
   }
 
+  /**
+   * A frame the client does not handle itself. A frame whose type is a loss signal (a gap frame, should
+   * the protocol grow one) counts as one for the current session; anything else is recorded.
+   */
+  @Override
+  public void onFrame(String type, String json) {
+    if (LOSS_SIGNALS.contains(type)) {
+      history.add(new Event.LossSignal(history.now(), user, type, json, session, false));
+    } else {
+      history.add(new Event.ClientError(history.now(), user, "frame", json));
+    }
+  }
+
   @Override
   public void close() {
     closed = true;

@@ -167,8 +167,8 @@ class CheckerTest {
       assertEquals(1, r.total().lostSignalled());
       assertEquals(0, r.total().lost());
       assertEquals(List.of("d.alice.bob.1 (direct alice->bob n=1) invoked at 10.000s via g1, acked at 10.005s; not "
-          + "delivered to bob, excused by resume_failed (unknown_session) at 12.000s after 1.000s connected with lost "
-          + "session s1"), r.excused());
+          + "delivered to bob, excused by resume_failed (unknown_session) at 12.000s after 1.000s connected since the "
+          + "invocation (lost session s1)"), r.excused());
     }
 
     @Test
@@ -182,7 +182,19 @@ class CheckerTest {
     }
 
     @Test
-    @DisplayName("counts only time connected with the lost session towards the horizon")
+    @DisplayName("does not let a later session's loss excuse a message the client had time to receive before")
+    void laterSessionDoesNotExcuse() {
+      // Sent at 10 s; bob stays connected in s1 until 80 s without it, then loses s1, then s2 (19 s old).
+      CheckReport r = twoUsers().direct(10_000, "alice", "bob", 1)
+          .disconnected(80_000, "bob").connected(81_000, "bob", "s2", false).resumeFailed(81_000, "bob", "s1")
+          .disconnected(100_000, "bob").connected(101_000, "bob", "s3", false).resumeFailed(101_000, "bob", "s2")
+          .check();
+      assertEquals(1, r.total().lost(), r.render(5));
+      assertEquals(0, r.total().lostSignalled());
+    }
+
+    @Test
+    @DisplayName("counts only connected time towards the horizon")
     void disconnectedTimeDoesNotCount() {
       // Invoked at 10 s; bob is cut from 11 s to 95 s, reconnects and resumes nothing: 1 s + 4 s connected.
       CheckReport r = twoUsers().direct(10_000, "alice", "bob", 1)
