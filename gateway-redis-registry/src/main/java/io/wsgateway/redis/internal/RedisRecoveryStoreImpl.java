@@ -127,7 +127,8 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
         c.sync().scriptLoad(s.body);
       }
       c.setAutoFlushCommands(false);
-      ScriptCalls calls = new ScriptCalls(c.async(), new Flusher(c, flushes), options.maxPendingCommands());
+      ScriptCalls calls = new ScriptCalls(c.async(), new Flusher(c, flushes), flushes, scripts.all,
+          options.maxPendingCommands());
       RedisRecoveryStoreImpl store = new RedisRecoveryStoreImpl(options, resources, flushes, client, c, scripts, calls);
       log.info("Redis recovery store started: {}", options);
       return store;
