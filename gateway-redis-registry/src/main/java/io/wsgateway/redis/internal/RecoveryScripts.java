@@ -317,10 +317,17 @@ final class RecoveryScripts {
       return {offset, epoch, 0}
       """;
 
-  /** KEYS: hash. Returns {} (no history) or {offset, epoch}. */
+  /**
+   * KEYS: hash. ARGV: epoch for a new history. Returns {offset, epoch}; a topic without history gets
+   * an empty one in that epoch, so a subscriber knows the epoch its offsets will belong to.
+   */
   private static final String TOPIC_POSITION = """
       local h = redis.call('HMGET', KEYS[1], 'offset', 'epoch')
-      if not h[2] then return {} end
+      if not h[2] then
+        redis.call('HSET', KEYS[1], 'offset', 0, 'epoch', ARGV[1], 'bytes', 0)
+        redis.call('PEXPIRE', KEYS[1], TOPIC_META_TTL)
+        return {0, ARGV[1]}
+      end
       return {tonumber(h[1]), h[2]}
       """;
 

@@ -300,8 +300,8 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
   @Override
   public CompletionStage<TopicPosition> topicPosition(String topic) {
     byte[][] keys = topicKeys(topic);
-    return calls.call(scripts.topicPosition, new byte[][] {keys[0]}, NO_ARGS,
-        r -> r.isEmpty() ? TopicPosition.NONE : new TopicPosition((Long) r.get(0), epoch(r.get(1))));
+    return calls.call(scripts.topicPosition, new byte[][] {keys[0]}, new byte[][] {decimal(newEpoch())},
+        r -> new TopicPosition((Long) r.get(0), epoch(r.get(1))));
   }
 
   @Override
