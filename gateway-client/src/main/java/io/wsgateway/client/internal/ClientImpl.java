@@ -39,7 +39,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -96,7 +96,7 @@ public final class ClientImpl implements GatewayClient {
   private final Sequencer sequencer = new Sequencer();
   private final ArrayDeque<Op> queue = new ArrayDeque<>();
   private final Map<String, Op> inflight = new HashMap<>();
-  private final Set<String> topics = new LinkedHashSet<>();
+  private final TopicPositions topics = new TopicPositions();
   private Conn current;
   private int attempts;
   private ScheduledFuture<?> reconnectTimer;
@@ -530,6 +530,7 @@ public final class ClientImpl implements GatewayClient {
       case "ack" -> onAck(f);
       case "error" -> onServerError(f);
       case "reconnect" -> onReconnectHint(conn, f);
+      case "gap" -> onGap(conn, f);
       default -> safely(() -> listener.onFrame(f.type(), text));
     }
   }
@@ -555,13 +556,8 @@ public final class ClientImpl implements GatewayClient {
     setState(ClientState.CONNECTED);
     if (previous != null && !resumed) {
       notifyError(ClientException.RESUME_FAILED, reason);
-      // A new session has no subscriptions: restore them (the server restores them itself on resume).
-      for (String topic : topics) {
-        String id = nextId();
-        write(conn, new Op(Kind.RESUBSCRIBE, id, Frames.operation("subscribe", id, "topic", topic, null), topic,
-            null, false).timed(this));
-      }
     }
+    resubscribe(conn);
     scheduleRefresh(conn, f.expiresAt());
     while (!queue.isEmpty() && current == conn) {
       write(conn, queue.poll());
@@ -575,13 +571,41 @@ public final class ClientImpl implements GatewayClient {
     }
   }
 
+  /**
+   * A connection's subscriptions end with it (a resumed session does not restore them): after every
+   * welcome, subscribe again to every topic, with {@code since} and {@code epoch} when its position is
+   * known so that the server sends what was published meanwhile. A topic whose first subscribe is
+   * still queued is left to it.
+   */
+  private void resubscribe(Conn conn) {
+    Set<String> queued = new HashSet<>();
+    for (Op op : queue) {
+      if (op.kind == Kind.SUBSCRIBE) {
+        queued.add(op.topic);
+      }
+    }
+    for (String topic : topics.topics()) {
+      String epoch = topics.epoch(topic);
+      if (epoch == null && queued.contains(topic)) {
+        continue;
+      }
+      String id = nextId();
+      write(conn, new Op(Kind.RESUBSCRIBE, id, Frames.subscribe(id, topic, topics.last(topic), epoch), topic, null,
+          false).timed(this));
+    }
+  }
+
   private void onMessage(Conn conn, Frames.ServerFrame f) {
     if (!conn.welcomed || conn.discarding || f.data() == null) {
       return;
     }
     if (f.seq() < 0) {
-      // Not numbered (not expected from the gateway): nothing to order it by, deliver as is.
-      deliver(new ClientMessage(f.from(), f.topic(), f.data(), 0));
+      if (f.topic() != null && f.offset() >= 0) {
+        onTopicMessage(conn, f);
+      } else {
+        // Not numbered: a topic message of a gateway without topic history; deliver as it comes.
+        deliver(new ClientMessage(f.from(), f.topic(), f.data(), 0));
+      }
       return;
     }
     switch (sequencer.accept(f.seq())) {
@@ -598,12 +622,55 @@ public final class ClientImpl implements GatewayClient {
     }
   }
 
+  private void onTopicMessage(Conn conn, Frames.ServerFrame f) {
+    switch (topics.accept(f.topic(), f.offset())) {
+      case DELIVER -> deliver(new ClientMessage(f.from(), f.topic(), f.data(), f.offset()));
+      case DUPLICATE -> log.debug("dropping duplicate offset {} of topic {} (last delivered {})", f.offset(), f.topic(),
+          topics.last(f.topic()));
+      case GAP -> {
+        // The gateway writes a subscription's offsets contiguously (or says gap), so this is rare. A
+        // reconnect recovers it the way every reconnect recovers topics: resubscribe with since. That
+        // is simpler and more robust than unsubscribe + subscribe on this connection, which would have
+        // to tell the old subscription's messages still in flight from the new one's, and would race
+        // the gateway's asynchronous unsubscribe against the subscribe. Direct messages that follow
+        // are discarded with the connection and replayed by the resume.
+        log.info("topic {}: offset {} after {}: messages missing, reconnecting to catch up", f.topic(), f.offset(),
+            topics.last(f.topic()));
+        conn.discarding = true;
+        closeByUs(conn, false);
+      }
+    }
+  }
+
+  /**
+   * A {@code gap} frame: messages the server cannot deliver any more. Numbering continues after the
+   * loss, and the application is told. Ignored while discarding: the resume (or catch-up) after the
+   * reconnect reports what is lost by then.
+   */
+  private void onGap(Conn conn, Frames.ServerFrame f) {
+    if (!conn.welcomed || conn.discarding) {
+      return;
+    }
+    String reason = f.reason() == null ? "unknown" : f.reason();
+    if (f.topic() == null) {
+      if (f.nextSeq() >= 1 && sequencer.skipTo(f.nextSeq())) {
+        lastSeq = sequencer.lastSeq();
+        notifyError(ClientException.GAP, reason + ": direct messages before seq " + f.nextSeq() + " are lost");
+      }
+    } else if (f.epoch() != null && f.nextOffset() >= 1 && topics.skipTo(f.topic(), f.epoch(), f.nextOffset())) {
+      notifyError(ClientException.TOPIC_GAP, f.topic() + ": " + reason);
+    }
+  }
+
   private void deliver(ClientMessage m) {
     safely(() -> listener.onMessage(m));
   }
 
   private void onAck(Frames.ServerFrame f) {
     Op op = f.id() == null ? null : inflight.remove(f.id());
+    if (f.topic() != null && f.offset() >= 0 && f.epoch() != null) {
+      onSubscribed(f);
+    }
     if (op == null) {
       return;
     }
@@ -614,6 +681,18 @@ public final class ClientImpl implements GatewayClient {
         scheduleRefresh(op.conn, exp);
       }
       // An opaque token's expiry is unknown: the server closes with 4001 and the reconnect's welcome tells it.
+    }
+  }
+
+  /**
+   * A subscribe ack of a gateway with topic history: the subscription delivers the publications after
+   * {@code offset}. With {@code recovered:true} that is the {@code since} sent, and the missed
+   * publications follow; with {@code recovered:false} they could not be recovered, and the
+   * application is told.
+   */
+  private void onSubscribed(Frames.ServerFrame f) {
+    if (topics.acked(f.topic(), f.offset(), f.epoch(), f.recovered()) && Boolean.FALSE.equals(f.recovered())) {
+      notifyError(ClientException.TOPIC_GAP, f.topic() + ": " + (f.reason() == null ? "unknown" : f.reason()));
     }
   }
 
@@ -679,7 +758,8 @@ public final class ClientImpl implements GatewayClient {
     conn.closeCode = code < 0 ? CloseCodes.NORMAL : code;
     conn.closeReason = reason == null ? "" : reason;
     // Echo the code, as RFC 6455 asks, then drop the socket; the end of the channel reconnects:
-    // 4001 with a fresh token from the supplier, 1008 (idle timeout, slow consumer), 1000 and 1001 alike.
+    // 4001 with a fresh token from the supplier, 1008 (idle timeout, slow consumer), 1013 (recovery store
+    // unavailable: the backoff spreads the retries), 1000 and 1001 alike.
     ch.writeAndFlush(new CloseWebSocketFrame(code < 0 ? CloseCodes.NORMAL : code, ""))
         .addListener(ChannelFutureListener.CLOSE);
   }
