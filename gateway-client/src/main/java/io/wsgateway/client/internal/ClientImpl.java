@@ -90,13 +90,12 @@ public final class ClientImpl implements GatewayClient {
   private CompletableFuture<Void> connectFuture; // guarded by connectLock
   private volatile ClientState state = ClientState.IDLE;
   private volatile String sessionId;
-  private volatile long lastSeq;
 
   // Confined to the event loop from here on.
-  private final Sequencer sequencer = new Sequencer();
+  private final Delivery delivery = new Delivery(this::deliver, this::notifyError);
   private final ArrayDeque<Op> queue = new ArrayDeque<>();
   private final Map<String, Op> inflight = new HashMap<>();
-  private final TopicPositions topics = new TopicPositions();
+  private final TopicPositions topics = delivery.topics();
   private Conn current;
   private int attempts;
   private ScheduledFuture<?> reconnectTimer;
@@ -196,7 +195,7 @@ public final class ClientImpl implements GatewayClient {
 
   @Override
   public long lastSeq() {
-    return lastSeq;
+    return delivery.lastSeq();
   }
 
   @Override
@@ -225,7 +224,7 @@ public final class ClientImpl implements GatewayClient {
 
   @Override
   public String toString() {
-    return "GatewayClient{state=" + state + ", session=" + sessionId + ", lastSeq=" + lastSeq + "}";
+    return "GatewayClient{state=" + state + ", session=" + sessionId + ", lastSeq=" + delivery.lastSeq() + "}";
   }
 
   private CompletionStage<Void> operation(Kind kind, String type, String key, String value, String data) {
@@ -425,7 +424,7 @@ public final class ClientImpl implements GatewayClient {
     q.append("access_token=").append(encode(token));
     String session = sessionId;
     if (session != null) {
-      q.append("&session=").append(encode(session)).append("&last_seq=").append(sequencer.lastSeq());
+      q.append("&session=").append(encode(session)).append("&last_seq=").append(delivery.lastSeq());
     }
     String path = base.getRawPath() == null || base.getRawPath().isEmpty() ? "/" : base.getRawPath();
     return URI.create(base.getScheme() + "://" + base.getRawAuthority() + path + "?" + q);
@@ -550,8 +549,7 @@ public final class ClientImpl implements GatewayClient {
     sessionId = f.session();
     attempts = 0;
     if (!resumed) {
-      sequencer.reset();
-      lastSeq = 0;
+      delivery.newSession();
     }
     setState(ClientState.CONNECTED);
     if (previous != null && !resumed) {
@@ -599,66 +597,17 @@ public final class ClientImpl implements GatewayClient {
     if (!conn.welcomed || conn.discarding || f.data() == null) {
       return;
     }
-    if (f.seq() < 0) {
-      if (f.topic() != null && f.offset() >= 0) {
-        onTopicMessage(conn, f);
-      } else {
-        // Not numbered: a topic message of a gateway without topic history; deliver as it comes.
-        deliver(new ClientMessage(f.from(), f.topic(), f.data(), 0));
-      }
-      return;
-    }
-    switch (sequencer.accept(f.seq())) {
-      case DELIVER -> {
-        lastSeq = f.seq();
-        deliver(new ClientMessage(f.from(), f.topic(), f.data(), f.seq()));
-      }
-      case DUPLICATE -> log.debug("dropping duplicate seq {} (last delivered {})", f.seq(), sequencer.lastSeq());
-      case GAP -> {
-        log.info("seq {} after {}: messages missing, reconnecting to resume", f.seq(), sequencer.lastSeq());
-        conn.discarding = true;
-        closeByUs(conn, false);
-      }
+    if (!delivery.message(f)) {
+      // Messages are missing: deliver nothing more of this connection; the reconnect recovers them.
+      conn.discarding = true;
+      closeByUs(conn, false);
     }
   }
 
-  private void onTopicMessage(Conn conn, Frames.ServerFrame f) {
-    switch (topics.accept(f.topic(), f.offset())) {
-      case DELIVER -> deliver(new ClientMessage(f.from(), f.topic(), f.data(), f.offset()));
-      case DUPLICATE -> log.debug("dropping duplicate offset {} of topic {} (last delivered {})", f.offset(), f.topic(),
-          topics.last(f.topic()));
-      case GAP -> {
-        // The gateway writes a subscription's offsets contiguously (or says gap), so this is rare. A
-        // reconnect recovers it the way every reconnect recovers topics: resubscribe with since. That
-        // is simpler and more robust than unsubscribe + subscribe on this connection, which would have
-        // to tell the old subscription's messages still in flight from the new one's, and would race
-        // the gateway's asynchronous unsubscribe against the subscribe. Direct messages that follow
-        // are discarded with the connection and replayed by the resume.
-        log.info("topic {}: offset {} after {}: messages missing, reconnecting to catch up", f.topic(), f.offset(),
-            topics.last(f.topic()));
-        conn.discarding = true;
-        closeByUs(conn, false);
-      }
-    }
-  }
-
-  /**
-   * A {@code gap} frame: messages the server cannot deliver any more. Numbering continues after the
-   * loss, and the application is told. Ignored while discarding: the resume (or catch-up) after the
-   * reconnect reports what is lost by then.
-   */
+  /** Ignored while discarding: the resume and catch-up after the reconnect report what is lost by then. */
   private void onGap(Conn conn, Frames.ServerFrame f) {
-    if (!conn.welcomed || conn.discarding) {
-      return;
-    }
-    String reason = f.reason() == null ? "unknown" : f.reason();
-    if (f.topic() == null) {
-      if (f.nextSeq() >= 1 && sequencer.skipTo(f.nextSeq())) {
-        lastSeq = sequencer.lastSeq();
-        notifyError(ClientException.GAP, reason + ": direct messages before seq " + f.nextSeq() + " are lost");
-      }
-    } else if (f.epoch() != null && f.nextOffset() >= 1 && topics.skipTo(f.topic(), f.epoch(), f.nextOffset())) {
-      notifyError(ClientException.TOPIC_GAP, f.topic() + ": " + reason);
+    if (conn.welcomed && !conn.discarding) {
+      delivery.gap(f);
     }
   }
 
@@ -668,9 +617,7 @@ public final class ClientImpl implements GatewayClient {
 
   private void onAck(Frames.ServerFrame f) {
     Op op = f.id() == null ? null : inflight.remove(f.id());
-    if (f.topic() != null && f.offset() >= 0 && f.epoch() != null) {
-      onSubscribed(f);
-    }
+    delivery.ack(f);
     if (op == null) {
       return;
     }
@@ -681,18 +628,6 @@ public final class ClientImpl implements GatewayClient {
         scheduleRefresh(op.conn, exp);
       }
       // An opaque token's expiry is unknown: the server closes with 4001 and the reconnect's welcome tells it.
-    }
-  }
-
-  /**
-   * A subscribe ack of a gateway with topic history: the subscription delivers the publications after
-   * {@code offset}. With {@code recovered:true} that is the {@code since} sent, and the missed
-   * publications follow; with {@code recovered:false} they could not be recovered, and the
-   * application is told.
-   */
-  private void onSubscribed(Frames.ServerFrame f) {
-    if (topics.acked(f.topic(), f.offset(), f.epoch(), f.recovered()) && Boolean.FALSE.equals(f.recovered())) {
-      notifyError(ClientException.TOPIC_GAP, f.topic() + ": " + (f.reason() == null ? "unknown" : f.reason()));
     }
   }
 
