@@ -35,8 +35,10 @@ public final class ClientException extends RuntimeException {
   /** Listener only: a token refresh failed; the server will close with 4001 and the client reconnects. */
   public static final String REFRESH_FAILED = "refresh_failed";
   /**
-   * Listener only: re-subscribing a topic after a reconnect failed; the topic is dropped. The
-   * message is {@code "<topic>: <server code>: <server message>"} (or says that no ack came).
+   * Listener only: the server refused to re-subscribe a topic after a reconnect (e.g. {@code
+   * not_authorized}); the topic is dropped. The message is {@code "<topic>: <server code>: <server
+   * message>"}. A re-subscribe that failed with {@code store_unavailable} or {@code rate_limited}, or
+   * got no ack in time, is retried with backoff instead, and not reported.
    */
   public static final String RESUBSCRIBE_FAILED = "resubscribe_failed";
   /**

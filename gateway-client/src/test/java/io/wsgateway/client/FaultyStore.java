@@ -24,6 +24,7 @@ final class FaultyStore implements RecoveryStore {
 
   private final RecoveryStore store;
   private final AtomicInteger failingCreates = new AtomicInteger();
+  private final AtomicInteger failingTopicReads = new AtomicInteger();
   private volatile String lostMarker;
 
   FaultyStore(RecoveryStore store) {
@@ -33,6 +34,15 @@ final class FaultyStore implements RecoveryStore {
   /** The next {@code n} session creates fail with {@code store_unavailable}. */
   void failCreates(int n) {
     failingCreates.set(n);
+  }
+
+  /** The next {@code n} reads of a topic's history or position fail with {@code store_unavailable}. */
+  void failTopicReads(int n) {
+    failingTopicReads.set(n);
+  }
+
+  private static <T> CompletionStage<T> unavailable() {
+    return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.STORE_UNAVAILABLE, "injected by the test"));
   }
 
   /**
@@ -46,7 +56,7 @@ final class FaultyStore implements RecoveryStore {
   @Override
   public CompletionStage<SessionState> create(String userId, String sessionId, String owner) {
     if (failingCreates.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-      return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.STORE_UNAVAILABLE, "injected by the test"));
+      return unavailable();
     }
     return store.create(userId, sessionId, owner);
   }
@@ -95,11 +105,17 @@ final class FaultyStore implements RecoveryStore {
 
   @Override
   public CompletionStage<TopicPosition> topicPosition(String topic) {
+    if (failingTopicReads.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return unavailable();
+    }
     return store.topicPosition(topic);
   }
 
   @Override
   public CompletionStage<TopicBacklog> readTopic(String topic, long afterOffset) {
+    if (failingTopicReads.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return unavailable();
+    }
     return store.readTopic(topic, afterOffset);
   }
 

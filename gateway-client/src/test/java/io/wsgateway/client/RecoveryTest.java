@@ -348,6 +348,41 @@ class RecoveryTest {
   }
 
   @Test
+  @DisplayName("retries a re-subscribe the store could not serve (store_unavailable) and then catches up, keeping the topic")
+  void resubscribeRetried() throws Exception {
+    FaultyStore store = new FaultyStore(InMemoryRecoveryStore.create());
+    Gateway g = gateway(store);
+    Gate gate = new Gate();
+    Recorder r = new Recorder();
+    GatewayClient c = GatewayClient.builder()
+        .uri(URI.create("ws://127.0.0.1:" + g.port() + "/ws"))
+        .tokenSupplier(gate.tokens("retrier"))
+        .listener(r)
+        .options(ClientOptions.builder().reconnectBackoffMin(Duration.ofMillis(10))
+            .reconnectBackoffMax(Duration.ofMillis(50)).build())
+        .build();
+    toClose.add(0, c);
+    await(c.connect());
+    await(c.subscribe("flaky"));
+    g.publish("flaky", "\"f1\"").toCompletableFuture().join();
+    Await.until("f1", () -> r.messages.size() == 1);
+
+    gate.close();
+    kick(c, r, "retrier");
+    g.publish("flaky", "\"f2\"").toCompletableFuture().join();
+    // The re-subscribe's catch-up read fails, and so does the fallback to the current position: the
+    // gateway answers store_unavailable, twice.
+    store.failTopicReads(4);
+    gate.open();
+    Await.until("f2, caught up once the store answers", () -> r.data().contains("\"f2\""));
+    g.publish("flaky", "\"f3\"").toCompletableFuture().join();
+    Await.until("f3", () -> r.data().contains("\"f3\""));
+    assertEquals(List.of("\"f1\"", "\"f2\"", "\"f3\""), data(r.topic("flaky")));
+    assertEquals(oneTo(3), numbers(r.topic("flaky")));
+    assertNothingLost(r);
+  }
+
+  @Test
   @DisplayName("reconnects with backoff when the gateway closes with 1013 (recovery store unavailable)")
   void tryAgainLater() throws Exception {
     FaultyStore store = new FaultyStore(InMemoryRecoveryStore.create());

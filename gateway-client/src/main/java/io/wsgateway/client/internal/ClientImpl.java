@@ -70,6 +70,12 @@ public final class ClientImpl implements GatewayClient {
   private static final long CLOSE_WAIT_MS = 2_000;
   /** The HTTP upgrade response is small; a refusal's JSON body fits easily. */
   private static final int MAX_HANDSHAKE_RESPONSE = 16 * 1024;
+  /**
+   * Server error codes (docs/protocol.md) that say a re-subscribe may succeed later: the recovery
+   * store did not answer, or the client sent too much at once. Such a re-subscribe is retried with
+   * backoff on the same connection instead of dropping the topic; its catch-up covers the wait.
+   */
+  private static final Set<String> RETRYABLE = Set.of("store_unavailable", "rate_limited");
 
   private final Supplier<URI> uriSupplier;
   private final Supplier<CompletionStage<String>> tokenSupplier;
@@ -307,9 +313,12 @@ public final class ClientImpl implements GatewayClient {
       inflight.remove(op.id, op);
     }
     String what = "no ack for " + op.kind.name().toLowerCase() + " within " + options.ackTimeout();
-    if (op.kind == Kind.REFRESH || op.kind == Kind.RESUBSCRIBE) {
+    if (op.kind == Kind.RESUBSCRIBE) {
       op.finish(this);
-      notifyError(op.kind == Kind.REFRESH ? ClientException.REFRESH_FAILED : ClientException.RESUBSCRIBE_FAILED, what);
+      retryResubscribe(op, what);
+    } else if (op.kind == Kind.REFRESH) {
+      op.finish(this);
+      notifyError(ClientException.REFRESH_FAILED, what);
     } else {
       op.fail(this, new ClientException(ClientException.ACK_TIMEOUT, what));
     }
@@ -583,14 +592,33 @@ public final class ClientImpl implements GatewayClient {
       }
     }
     for (String topic : topics.topics()) {
-      String epoch = topics.epoch(topic);
-      if (epoch == null && queued.contains(topic)) {
-        continue;
+      if (topics.epoch(topic) != null || !queued.contains(topic)) {
+        resubscribe(conn, topic, 0);
       }
-      String id = nextId();
-      write(conn, new Op(Kind.RESUBSCRIBE, id, Frames.subscribe(id, topic, topics.last(topic), epoch), topic, null,
-          false).timed(this));
     }
+  }
+
+  private void resubscribe(Conn conn, String topic, int attempt) {
+    String id = nextId();
+    Op op = new Op(Kind.RESUBSCRIBE, id, Frames.subscribe(id, topic, topics.last(topic), topics.epoch(topic)), topic,
+        null, false);
+    op.attempt = attempt;
+    write(conn, op.timed(this));
+  }
+
+  /**
+   * Sends a re-subscribe again after a backoff, on the same connection, if it is still the current
+   * one and the topic still subscribed (a new connection re-subscribes every topic anyway).
+   */
+  private void retryResubscribe(Op op, String why) {
+    Conn conn = op.conn;
+    long delay = backoff.delayMillis(op.attempt, () -> ThreadLocalRandom.current().nextDouble());
+    log.info("re-subscribe to {} failed ({}), retrying in {} ms", op.topic, why, delay);
+    loop.schedule(() -> {
+      if (conn == current && !conn.closingByUs && state == ClientState.CONNECTED && topics.contains(op.topic)) {
+        resubscribe(conn, op.topic, Math.min(op.attempt + 1, 62));
+      }
+    }, delay, TimeUnit.MILLISECONDS);
   }
 
   private void onMessage(Conn conn, Frames.ServerFrame f) {
@@ -646,8 +674,12 @@ public final class ClientImpl implements GatewayClient {
       }
       case RESUBSCRIBE -> {
         op.finish(this);
-        topics.remove(op.topic);
-        notifyError(ClientException.RESUBSCRIBE_FAILED, op.topic + ": " + code + ": " + message);
+        if (RETRYABLE.contains(code)) {
+          retryResubscribe(op, code + ": " + message);
+        } else {
+          topics.remove(op.topic);
+          notifyError(ClientException.RESUBSCRIBE_FAILED, op.topic + ": " + code + ": " + message);
+        }
       }
       case SUBSCRIBE -> {
         topics.remove(op.topic);
@@ -869,6 +901,8 @@ public final class ClientImpl implements GatewayClient {
     final CompletableFuture<Void> future = new CompletableFuture<>();
     ScheduledFuture<?> timeout;
     Conn conn;
+    /** How many times this re-subscribe was tried before, for its backoff. */
+    int attempt;
     private boolean finished;
 
     Op(Kind kind, String id, String frame, String topic, String token, boolean counted) {
