@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs one load-tool scenario against a gateway this script starts, prints the figures, and stops the
 # gateway. Usage:
-#   benchmarks/run.sh idle|storm|route|fanout [LoadTool options, replacing the scenario's defaults]
+#   benchmarks/run.sh idle|storm|route|fanout|hostile [LoadTool options, replacing the scenario's defaults]
 # Environment:
 #   GATEWAY=bench|example   which gateway to start (default: io.wsgateway.benchmarks.load.BenchGateway
-#                           from benchmarks.jar; example = examples/target/gateway-example.jar)
+#                           from benchmarks.jar; example = examples/target/gateway-example.jar; hostile
+#                           always runs the example as the README starts it: plain java -jar, no heap flags)
+#   EXAMPLE_JAR             the example gateway's jar (examples/target/gateway-example.jar), e.g. one built
+#                           from an older commit for a before/after comparison
 #   GATEWAY_PORT (18080), GATEWAY_JWT_SECRET, GATEWAY_IO_THREADS (1 for route/fanout), GATEWAY_RABBIT_URI
 #   GATEWAY_JVM_OPTS, TOOL_JVM_OPTS   extra JVM flags (e.g. a JFR recording for the gateway)
 #   PIN=0                   do not pin (default: gateway on CPU 0, tool on CPU 1 for route, fanout, storm)
@@ -29,10 +32,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-SCENARIO=${1:?usage: benchmarks/run.sh idle|storm|route|fanout [options]}
+SCENARIO=${1:?usage: benchmarks/run.sh idle|storm|route|fanout|hostile [options]}
 shift
 JAR=benchmarks/target/benchmarks.jar
-EXAMPLE_JAR=examples/target/gateway-example.jar
+EXAMPLE_JAR=${EXAMPLE_JAR:-examples/target/gateway-example.jar}
 
 export GATEWAY_PORT=${GATEWAY_PORT:-18080}
 export GATEWAY_JWT_SECRET=${GATEWAY_JWT_SECRET:-load-tool-secret-load-tool-secret-0123456789}
@@ -45,7 +48,8 @@ case "$SCENARIO" in
           export GATEWAY_IO_THREADS=${GATEWAY_IO_THREADS:-1} ;;
   fanout) DEFAULTS=(--subscribers 5000 --publishes 200); PINNED=1
           export GATEWAY_IO_THREADS=${GATEWAY_IO_THREADS:-1} ;;
-  *) echo "unknown scenario: $SCENARIO (expected idle, storm, route, fanout)" >&2; exit 2 ;;
+  hostile) DEFAULTS=(--hostile 4 --duration 60); PINNED=0; GATEWAY=example ;;
+  *) echo "unknown scenario: $SCENARIO (expected idle, storm, route, fanout, hostile)" >&2; exit 2 ;;
 esac
 if [ $# -gt 0 ]; then ARGS=("$@"); else ARGS=("${DEFAULTS[@]}"); fi
 [ "${PIN:-1}" = 0 ] && PINNED=0
@@ -65,7 +69,11 @@ GATEWAY=${GATEWAY:-bench}
 # connection, not with fresh heap pages that garbage happened to touch; the heap itself is measured
 # separately (used after a full GC).
 GW_JVM=(-Xms512m -Xmx512m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled ${GATEWAY_JVM_OPTS:-})
-if [ "$GATEWAY" = example ]; then
+if [ "$SCENARIO" = hostile ]; then
+  # The resident memory of the example as users run it is the measurement: no heap sizing, no pre-touch.
+  [ -f "$EXAMPLE_JAR" ] && [ "${BUILD:-0}" != 1 ] || mvn -q -pl examples -am package -DskipTests
+  GW_CMD=(java ${GATEWAY_JVM_OPTS:-} -jar "$EXAMPLE_JAR")
+elif [ "$GATEWAY" = example ]; then
   GW_CMD=(java "${GW_JVM[@]}" -jar "$EXAMPLE_JAR")
 else
   GW_CMD=(java "${GW_JVM[@]}" -cp "$JAR" io.wsgateway.benchmarks.load.BenchGateway)

@@ -49,6 +49,11 @@ public final class CloseCodes {
   public static final String REASON_STORE_UNAVAILABLE = "recovery store unavailable";
   /** Reason with {@link #CLOSED_BY_HOST}: the client resumed its session on another connection. */
   public static final String REASON_RESUMED_ELSEWHERE = "session resumed elsewhere";
+  /**
+   * Reason sent with {@link #POLICY_VIOLATION} when a client's frames drew more protocol errors
+   * ({@code malformed}, {@code rate_limited}, {@code unknown_type}) than the gateway allows in its window.
+   */
+  public static final String REASON_PROTOCOL_ERRORS = "too many protocol errors";
 
   private CloseCodes() {}
 }

@@ -30,6 +30,11 @@ public final class ErrorCodes {
   public static final String STORE_UNAVAILABLE = "store_unavailable";
   /** A refreshed token was invalid or for another user. */
   public static final String INVALID_TOKEN = "invalid_token";
+  /**
+   * A subscription the client held is no longer allowed (re-checked on resume and on {@code refresh})
+   * and was dropped; the frame's {@code topic} names it.
+   */
+  public static final String SUBSCRIPTION_REVOKED = "subscription_revoked";
   /** The instance is draining or closing. */
   public static final String UNAVAILABLE = "unavailable";
   /** An unexpected server failure. */

@@ -88,6 +88,24 @@ public final class GatewayOptions {
   /** Default number of remote addresses the handshake limit tracks at once: 65,536 (a few MiB at most). */
   public static final int DEFAULT_HANDSHAKE_RATE_LIMIT_MAX_ADDRESSES = 65_536;
 
+  // Hostile clients (docs/security.md): limits on what one connection may make the gateway do.
+  /**
+   * Default protocol errors ({@code malformed}, {@code rate_limited}, {@code unknown_type} answers)
+   * one connection may cause within {@link #DEFAULT_PROTOCOL_ERROR_WINDOW} before it is closed with
+   * 1008 {@code too many protocol errors}: 32. A working client causes none; a buggy one shows its
+   * errors well before that.
+   */
+  public static final int DEFAULT_MAX_PROTOCOL_ERRORS = 32;
+  /** Default window over which protocol errors are counted: 10 s. */
+  public static final Duration DEFAULT_PROTOCOL_ERROR_WINDOW = Duration.ofSeconds(10);
+  /**
+   * Default burst of {@code refresh} frames: 3. Each refresh verifies a signature, which costs far more
+   * than any other frame, so refreshes have a bucket of their own besides the frame rate.
+   */
+  public static final int DEFAULT_REFRESH_BURST = 3;
+  /** Default time after which one more {@code refresh} is allowed: 1 s. */
+  public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(1);
+
   private final String host;
   private final int port;
   private final String path;
@@ -123,6 +141,10 @@ public final class GatewayOptions {
   private final int handshakeRateLimitPerAddress;
   private final Duration handshakeRateLimitPeriod;
   private final int handshakeRateLimitMaxAddresses;
+  private final int maxProtocolErrors;
+  private final Duration protocolErrorWindow;
+  private final int refreshBurst;
+  private final Duration refreshInterval;
 
   private GatewayOptions(Builder b) {
     this.host = b.host;
@@ -160,6 +182,10 @@ public final class GatewayOptions {
     this.handshakeRateLimitPerAddress = b.handshakeRateLimitPerAddress;
     this.handshakeRateLimitPeriod = b.handshakeRateLimitPeriod;
     this.handshakeRateLimitMaxAddresses = b.handshakeRateLimitMaxAddresses;
+    this.maxProtocolErrors = b.maxProtocolErrors;
+    this.protocolErrorWindow = b.protocolErrorWindow;
+    this.refreshBurst = b.refreshBurst;
+    this.refreshInterval = b.refreshInterval;
   }
 
   /** The defaults. */
@@ -326,6 +352,25 @@ public final class GatewayOptions {
     return handshakeRateLimitMaxAddresses;
   }
 
+  /** Protocol errors one connection may cause within {@link #protocolErrorWindow()}; one more closes it. */
+  public int maxProtocolErrors() {
+    return maxProtocolErrors;
+  }
+
+  public Duration protocolErrorWindow() {
+    return protocolErrorWindow;
+  }
+
+  /** {@code refresh} frames one connection may send at once; see {@link #refreshInterval()}. */
+  public int refreshBurst() {
+    return refreshBurst;
+  }
+
+  /** Time after which one more {@code refresh} is allowed, up to {@link #refreshBurst()}. */
+  public Duration refreshInterval() {
+    return refreshInterval;
+  }
+
   @Override
   public String toString() {
     return "GatewayOptions{host=" + host + ", port=" + port + ", path=" + path + ", instanceId=" + instanceId
@@ -344,7 +389,9 @@ public final class GatewayOptions {
         + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>")
         + ", authenticationTimeout=" + authenticationTimeout + ", adminToken=" + (adminToken == null ? null : "<set>")
         + ", handshakeRateLimitPerAddress=" + handshakeRateLimitPerAddress + ", handshakeRateLimitPeriod="
-        + handshakeRateLimitPeriod + ", handshakeRateLimitMaxAddresses=" + handshakeRateLimitMaxAddresses + "}";
+        + handshakeRateLimitPeriod + ", handshakeRateLimitMaxAddresses=" + handshakeRateLimitMaxAddresses
+        + ", maxProtocolErrors=" + maxProtocolErrors + ", protocolErrorWindow=" + protocolErrorWindow
+        + ", refreshBurst=" + refreshBurst + ", refreshInterval=" + refreshInterval + "}";
   }
 
   /** Builds {@link GatewayOptions}; setters validate at once and throw on bad values. Not thread-safe. */
@@ -384,6 +431,10 @@ public final class GatewayOptions {
     private int handshakeRateLimitPerAddress = DEFAULT_HANDSHAKE_RATE_LIMIT_PER_ADDRESS;
     private Duration handshakeRateLimitPeriod = DEFAULT_HANDSHAKE_RATE_LIMIT_PERIOD;
     private int handshakeRateLimitMaxAddresses = DEFAULT_HANDSHAKE_RATE_LIMIT_MAX_ADDRESSES;
+    private int maxProtocolErrors = DEFAULT_MAX_PROTOCOL_ERRORS;
+    private Duration protocolErrorWindow = DEFAULT_PROTOCOL_ERROR_WINDOW;
+    private int refreshBurst = DEFAULT_REFRESH_BURST;
+    private Duration refreshInterval = DEFAULT_REFRESH_INTERVAL;
 
     private Builder() {}
 
@@ -423,6 +474,10 @@ public final class GatewayOptions {
       handshakeRateLimitPerAddress = o.handshakeRateLimitPerAddress;
       handshakeRateLimitPeriod = o.handshakeRateLimitPeriod;
       handshakeRateLimitMaxAddresses = o.handshakeRateLimitMaxAddresses;
+      maxProtocolErrors = o.maxProtocolErrors;
+      protocolErrorWindow = o.protocolErrorWindow;
+      refreshBurst = o.refreshBurst;
+      refreshInterval = o.refreshInterval;
     }
 
     /** Bind address. Default {@value GatewayOptions#DEFAULT_HOST}. */
@@ -682,6 +737,31 @@ public final class GatewayOptions {
      */
     public Builder handshakeRateLimitMaxAddresses(int max) {
       this.handshakeRateLimitMaxAddresses = positive("handshakeRateLimitMaxAddresses", max);
+      return this;
+    }
+
+    /**
+     * Closes a connection with 1008 {@code too many protocol errors} once its frames drew more than
+     * {@code max} protocol errors ({@code malformed}, {@code rate_limited}, {@code unknown_type}) within
+     * {@code window}, counted from the first error of the window. Defaults {@value
+     * GatewayOptions#DEFAULT_MAX_PROTOCOL_ERRORS} and {@link GatewayOptions#DEFAULT_PROTOCOL_ERROR_WINDOW} (10 s).
+     */
+    public Builder protocolErrorLimit(int max, Duration window) {
+      positive("maxProtocolErrors", max);
+      this.protocolErrorWindow = positive("protocolErrorWindow", window);
+      this.maxProtocolErrors = max;
+      return this;
+    }
+
+    /**
+     * Limits {@code refresh} frames per connection to a burst of {@code burst}, with one more allowed
+     * every {@code interval}; excess refreshes get {@code rate_limited} and their token is not checked.
+     * Defaults {@value GatewayOptions#DEFAULT_REFRESH_BURST} and {@link GatewayOptions#DEFAULT_REFRESH_INTERVAL} (1 s).
+     */
+    public Builder refreshLimit(int burst, Duration interval) {
+      positive("refreshBurst", burst);
+      this.refreshInterval = positive("refreshInterval", interval);
+      this.refreshBurst = burst;
       return this;
     }
 

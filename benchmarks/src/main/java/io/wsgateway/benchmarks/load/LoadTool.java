@@ -32,6 +32,8 @@ import org.HdrHistogram.Histogram;
  *   route  --url U [--url2 U2] --users N (--rate R | --flat) [--window W] [--duration S] [--warmup S]
  *          [--payload BYTES] [--pid P] [--pid2 P2]
  *   fanout --url U --subscribers N --publishes P [--window W] [--pid P]
+ *   hostile --url U --pid P [--hostile N (4)] [--hostile-users U] [--duration S (60)] [--warmup S (20)]
+ *          [--good G (10)] [--rate R (200)] [--reconnect-ms M (1000)] [--max-growth-mb MB (50)]
  * common:  --secret S (HS256, as the gateway's GATEWAY_JWT_SECRET)  --threads T (client event loops, 1)
  * </pre>
  *
@@ -56,6 +58,7 @@ public final class LoadTool {
         case "storm" -> ConnectScenarios.storm(args, client);
         case "route" -> RouteScenario.run(args, client);
         case "fanout" -> FanoutScenario.run(args, client);
+        case "hostile" -> HostileScenario.run(args, client);
         default -> {
           usage("unknown scenario " + argv[0]);
           yield false;
@@ -68,7 +71,7 @@ public final class LoadTool {
 
   static void usage(String problem) {
     System.err.println("LoadTool: " + problem);
-    System.err.println("usage: LoadTool idle|storm|route|fanout --url ws://host:port/ws [options]; see the class Javadoc"
+    System.err.println("usage: LoadTool idle|storm|route|fanout|hostile --url ws://host:port/ws [options]; see the class Javadoc"
         + " or docs/BENCHMARKS.md");
     System.exit(2);
   }

@@ -29,7 +29,8 @@ public final class ChaosClient implements ClientListener, AutoCloseable {
    * {@code onError} codes that tell the application its history may be lost: {@code resume_failed}
    * (gateway-client's {@link ClientException#RESUME_FAILED}) and the names a gap signal may take.
    */
-  public static final Set<String> LOSS_SIGNALS = Set.of(ClientException.RESUME_FAILED, "gap", "history_lost");
+  public static final Set<String> LOSS_SIGNALS = Set.of(ClientException.RESUME_FAILED, ClientException.GAP,
+      ClientException.TOPIC_GAP, "history_lost");
   /** How often the harness retries a subscribe that failed. */
   private static final long SUBSCRIBE_RETRY_MILLIS = 1_000;
 

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelOutboundHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.CorruptedFrameException;
@@ -31,7 +30,6 @@ import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
 import io.wsgateway.Principal;
 import io.wsgateway.netty.GatewayOptions;
-import io.wsgateway.netty.SlowConsumerPolicy;
 import io.wsgateway.recovery.StoredMessage;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -86,8 +84,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** This connection's sends and publishes leave in the order the client sent them; made on first use. */
   private SendOrder sendOrder;
   private long lastReadNanos;
-  private double rateTokens;
-  private long rateRefilledNanos;
+  /** Frame rate, refresh rate and protocol-error count of this client (see docs/security.md). */
+  private final InboundLimits limits;
+  /** Every server frame but close frames passes here: buffer limit, slow-consumer policy, read pausing. */
+  private final WriteGate gate;
+  /** Whether a pong is queued and not yet taken by the socket: at most one is (RFC 6455 5.5.3). */
+  private boolean pongPending;
+  /** The latest ping that arrived while a pong was pending; answered once that pong is written. */
+  private byte[] nextPong;
   private boolean flushScheduled;
   /**
    * Whether {@code message} frames may be written as pre-encoded wire bytes (see {@link
@@ -110,7 +114,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private String closeReason = "connection dropped";
   private ScheduledFuture<?> heartbeat;
   private ScheduledFuture<?> expiry;
-  private ScheduledFuture<?> slowConsumerTimer;
 
   private final Runnable flushTask = this::flushNow;
 
@@ -126,9 +129,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     this.sessionId = Ids.secret();
     this.resumeSession = resumeSession;
     this.resumeLastSeq = resumeLastSeq;
-    this.rateTokens = options.clientMessagesPerSecond();
     this.session = gateway.recovery() == null ? null : new StoreSession(gateway, this, sessionId);
     this.beforeWelcome = session == null ? new java.util.ArrayDeque<>() : null;
+    this.limits = new InboundLimits(options, System.nanoTime());
+    this.gate = new WriteGate(channel, options,
+        () -> closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true));
   }
 
   @Override
@@ -140,7 +145,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   void onUpgraded() {
     wireFrames = passesWireFrames(channel.pipeline());
     lastReadNanos = System.nanoTime();
-    rateRefilledNanos = lastReadNanos;
     long pingNanos = options.pingInterval().toNanos();
     heartbeat = channel.eventLoop().scheduleAtFixedRate(this::heartbeat, pingNanos, pingNanos, TimeUnit.NANOSECONDS);
     scheduleExpiry();
@@ -264,7 +268,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       return done;
     }
     onEventLoop(() -> {
-      if (closing) {
+      if (closing || !gate.admit(WriteGate.Kind.REPLY)) {
         done.completeExceptionally(new GatewayException(ErrorCodes.UNAVAILABLE, "connection closed"));
         return;
       }
@@ -365,7 +369,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     if (closing) {
       return;
     }
-    if (!channel.isWritable() && !admitWhileUnwritable()) {
+    if (!gate.admit(WriteGate.Kind.MESSAGE)) {
       return;
     }
     Object frame;
@@ -383,34 +387,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     scheduleFlush();
   }
 
-  /** Applies the slow-consumer policy; returns whether the message may still be queued. */
-  private boolean admitWhileUnwritable() {
-    ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
-    long pending = buffer == null ? 0 : buffer.totalPendingWriteBytes();
-    if (pending >= options.writeBufferLimit()) {
-      closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true);
-      return false;
-    }
-    if (options.slowConsumerPolicy() == SlowConsumerPolicy.DROP) {
-      return false;
-    }
-    if (slowConsumerTimer == null) {
-      slowConsumerTimer = channel.eventLoop().schedule(() -> {
-        slowConsumerTimer = null;
-        if (!channel.isWritable()) {
-          closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true);
-        }
-      }, options.slowConsumerGrace().toNanos(), TimeUnit.NANOSECONDS);
-    }
-    return true;
-  }
-
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (channel.isWritable() && slowConsumerTimer != null) {
-      slowConsumerTimer.cancel(false);
-      slowConsumerTimer = null;
-    }
+    gate.writabilityChanged();
     ctx.fireChannelWritabilityChanged();
   }
 
@@ -430,8 +409,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     });
   }
 
-  /** Queues a server frame built here (on the event loop, not closing); the flush follows this pass. */
+  /**
+   * Queues a server frame built here (on the event loop, not closing) if the write gate lets it pass;
+   * the flush follows this pass.
+   */
   private void writeOut(Object frame, String type) {
+    if (!gate.admit(WriteGate.Kind.REPLY)) {
+      ReferenceCountUtil.release(frame);
+      return;
+    }
     channel.write(frame, channel.voidPromise());
     gateway.listener().onMessageOut(this, type);
     scheduleFlush();
@@ -501,16 +487,32 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       return;
     }
     try {
-      lastReadNanos = System.nanoTime();
+      long now = System.nanoTime();
+      lastReadNanos = now;
+      if (frame instanceof CloseWebSocketFrame close) {
+        onCloseFrame(close);
+        return;
+      }
+      if (closing) {
+        return; // after our close frame nothing the client sends is answered
+      }
+      // Charged before anything else is done with it: a frame that is malformed, or a control frame,
+      // costs a token like any other.
+      if (!limits.takeFrame(now)) {
+        if (frame instanceof TextWebSocketFrame || frame instanceof BinaryWebSocketFrame) {
+          // Not parsed, so its id is unknown: the error carries none.
+          error(null, ErrorCodes.RATE_LIMITED, limits.frameLimitMessage());
+        } else {
+          protocolError(); // a ping or pong over the rate is dropped unanswered
+        }
+        return;
+      }
       if (frame instanceof TextWebSocketFrame text) {
         onText(text.content());
       } else if (frame instanceof PingWebSocketFrame) {
-        channel.write(new PongWebSocketFrame(frame.content().retain()), channel.voidPromise());
-        scheduleFlush();
+        onPing(frame.content());
       } else if (frame instanceof PongWebSocketFrame) {
         // lastReadNanos is all a pong is for.
-      } else if (frame instanceof CloseWebSocketFrame close) {
-        onCloseFrame(close);
       } else if (frame instanceof BinaryWebSocketFrame binary) {
         if (options.acceptBinary()) {
           gateway.messageHandler().onBinary(this, ByteBufUtil.getBytes(binary.content()));
@@ -537,21 +539,44 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
         .addListener(ChannelFutureListener.CLOSE);
   }
 
-  private void onText(ByteBuf content) {
-    if (closing) {
+  /**
+   * Answers a ping with a pong, keeping at most one pong queued: while one waits for the socket, later
+   * pings only replace the payload of the next one (RFC 6455 5.5.3 allows answering the latest ping only).
+   */
+  private void onPing(ByteBuf payload) {
+    if (pongPending) {
+      nextPong = ByteBufUtil.getBytes(payload); // at most 125 bytes: a control frame's limit
       return;
     }
+    writePong(payload.retain());
+  }
+
+  private void writePong(ByteBuf payload) {
+    if (closing || !gate.admit(WriteGate.Kind.REPLY)) {
+      payload.release();
+      return;
+    }
+    pongPending = true;
+    channel.write(new PongWebSocketFrame(payload)).addListener(pongWritten);
+    scheduleFlush();
+  }
+
+  private final ChannelFutureListener pongWritten = f -> {
+    pongPending = false;
+    byte[] next = nextPong;
+    nextPong = null;
+    if (next != null && f.isSuccess()) {
+      writePong(Unpooled.wrappedBuffer(next));
+    }
+  };
+
+  private void onText(ByteBuf content) {
     byte[] bytes = ByteBufUtil.getBytes(content);
     ClientFrame frame;
     try {
       frame = Protocol.parse(bytes);
     } catch (Protocol.MalformedFrameException e) {
-      writeText(Protocol.error(e.id, ErrorCodes.MALFORMED, e.getMessage()), "error");
-      return;
-    }
-    if (!takeRateToken()) {
-      writeText(Protocol.error(frame.id(), ErrorCodes.RATE_LIMITED,
-          "more than " + options.clientMessagesPerSecond() + " frames per second"), "error");
+      error(e.id, ErrorCodes.MALFORMED, e.getMessage());
       return;
     }
     gateway.listener().onMessageIn(this, frame.type());
@@ -563,18 +588,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       case Protocol.REFRESH -> onRefresh(frame);
       default -> onOtherType(frame, bytes);
     }
-  }
-
-  private boolean takeRateToken() {
-    long now = System.nanoTime();
-    int rate = options.clientMessagesPerSecond();
-    rateTokens = Math.min(rate, rateTokens + (now - rateRefilledNanos) * rate / 1e9);
-    rateRefilledNanos = now;
-    if (rateTokens < 1) {
-      return false;
-    }
-    rateTokens -= 1;
-    return true;
   }
 
   private void onSend(ClientFrame f) {
@@ -734,6 +747,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   }
 
   private void onRefresh(ClientFrame f) {
+    // Each refresh verifies a signature: far dearer than a frame, so it has a bucket of its own.
+    if (!limits.takeRefresh(System.nanoTime())) {
+      error(f.id(), ErrorCodes.RATE_LIMITED, limits.refreshLimitMessage());
+      return;
+    }
     if (f.token() == null || f.token().isEmpty()) {
       reply(f.id(), new GatewayException(ErrorCodes.MALFORMED, "refresh needs \"token\""));
       return;
@@ -749,6 +767,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       } else {
         principal = result.principal();
         scheduleExpiry();
+        reauthorizeSubscriptions();
         answer(f.id(), null);
       }
     }));
@@ -807,11 +826,60 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   private void reply(String frameId, Throwable error) {
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     if (cause instanceof GatewayException ge) {
-      writeText(Protocol.error(frameId, ge.code(), ge.getMessage()), "error");
+      error(frameId, ge.code(), ge.getMessage());
     } else {
       log.warn("connection {}: unexpected failure", id, cause);
       writeText(Protocol.error(frameId, ErrorCodes.INTERNAL, "internal error"), "error");
     }
+  }
+
+  /**
+   * Writes an error frame; one that answers a client's fault ({@code malformed}, {@code rate_limited},
+   * {@code unknown_type}) also counts against its protocol-error limit, which ends the connection.
+   */
+  private void error(String frameId, String code, String message) {
+    writeText(Protocol.error(frameId, code, message), "error");
+    if (ErrorCodes.MALFORMED.equals(code) || ErrorCodes.RATE_LIMITED.equals(code)
+        || ErrorCodes.UNKNOWN_TYPE.equals(code)) {
+      protocolError();
+    }
+  }
+
+  /** Counts one protocol error; one more than the window allows closes the connection with 1008. */
+  private void protocolError() {
+    onEventLoop(() -> {
+      if (limits.protocolError(System.nanoTime())) {
+        closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_PROTOCOL_ERRORS, false);
+      }
+    });
+  }
+
+  // ---- subscriptions and rights ----
+
+  /**
+   * After a refresh: drops, each with a {@code subscription_revoked} error, the topics the new
+   * principal may not hold. (A resumed session holds none: its client subscribes again, and each
+   * subscribe is authorized.)
+   */
+  private void reauthorizeSubscriptions() {
+    Set<String> current = subscriptions;
+    if (current == null) {
+      return;
+    }
+    for (String topic : java.util.List.copyOf(current)) {
+      if (!gateway.authorizer().maySubscribe(principal, topic)) {
+        TopicCursor cursor = cursors == null ? null : cursors.remove(topic);
+        if (cursor != null) {
+          cursor.close();
+        }
+        gateway.unsubscribe(this, topic);
+        revoked(topic);
+      }
+    }
+  }
+
+  private void revoked(String topic) {
+    writeText(Protocol.subscriptionRevoked(topic), "error");
   }
 
   // ---- timers ----
@@ -823,7 +891,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     long silentNanos = System.nanoTime() - lastReadNanos;
     if (silentNanos >= options.idleTimeout().toNanos()) {
       closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_IDLE_TIMEOUT, false);
-    } else if (!closing) {
+    } else if (!closing && gate.admit(WriteGate.Kind.PING)) {
       channel.write(new PingWebSocketFrame(Unpooled.EMPTY_BUFFER), channel.voidPromise());
       scheduleFlush();
     }
@@ -862,6 +930,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     closing = true;
     closeCode = code;
     closeReason = reason;
+    gate.stopReading(); // nothing the client sends from now on is answered, so none of it is read
     CloseWebSocketFrame frame = new CloseWebSocketFrame(code, reason);
     if (immediately) {
       channel.writeAndFlush(frame, channel.voidPromise());
@@ -916,7 +985,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }
     cancel(heartbeat);
     cancel(expiry);
-    cancel(slowConsumerTimer);
+    gate.cancel();
     gateway.onDisconnected(this, closeCode, closeReason);
     ctx.fireChannelInactive();
   }

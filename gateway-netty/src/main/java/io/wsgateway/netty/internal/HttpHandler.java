@@ -131,12 +131,25 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (upgrading) {
+      // Pipelined behind a handshake (a client must wait for its answer): the connection becomes a
+      // WebSocket or closes. Dropped, so one connection cannot hold many admission slots and checks.
+      return;
+    }
     if (!req.decoderResult().isSuccess()) {
       reject(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
       return;
     }
     QueryStringDecoder query = new QueryStringDecoder(req.uri());
-    String path = query.path();
+    String path;
+    try {
+      // Both decode lazily and throw on a broken percent-escape: decode here, where it can be answered.
+      path = query.path();
+      query.parameters();
+    } catch (IllegalArgumentException e) {
+      reject(ctx, req, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed request target: " + e.getMessage());
+      return;
+    }
     if (!admin && path.equals(gateway.options().path())) {
       handshake(ctx, req, query);
     } else if (admin && path.startsWith(ADMIN_PREFIX)) {

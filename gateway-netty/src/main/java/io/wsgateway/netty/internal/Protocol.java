@@ -61,6 +61,10 @@ final class Protocol {
     byte[] data = null;
     long since = -1;
     String epoch = null;
+    if (!looksUtf8(frame) || !startsWithBrace(frame)) {
+      // Answered without the JSON parser, whose exception would cost a stack trace per bad frame.
+      throw new MalformedFrameException("frame is not a JSON object", null);
+    }
     try (JsonParser p = JSON.createParser(frame)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new MalformedFrameException("frame is not a JSON object", null);
@@ -85,6 +89,9 @@ final class Protocol {
               p.finishToken();
             }
             int end = (int) p.currentLocation().getByteOffset();
+            if (start < 0 || end < start || end > frame.length) {
+              throw new MalformedFrameException("\"data\" could not be read", id); // never seen: see looksUtf8
+            }
             data = Arrays.copyOfRange(frame, start, end);
           }
           default -> p.skipChildren();
@@ -103,6 +110,35 @@ final class Protocol {
       throw new MalformedFrameException("missing \"type\"", id);
     }
     return new ClientFrame(type, id, to, topic, token, data, since, epoch);
+  }
+
+  /**
+   * Whether Jackson will read {@code frame} as UTF-8, which the {@code data} slice needs (it is cut by
+   * byte offsets). Jackson guesses UTF-16 or UTF-32 from a byte-order mark or from NUL bytes among the
+   * first four, and a NUL byte is valid UTF-8, so a text frame of UTF-16 JSON passes the WebSocket
+   * layer; but JSON in UTF-8 never starts with NUL (nor with 0xFE or 0xFF, which UTF-8 never has), so
+   * such a frame is simply not a JSON object. Found by fuzzing.
+   */
+  private static boolean looksUtf8(byte[] frame) {
+    if (frame.length > 0 && (frame[0] == (byte) 0xFE || frame[0] == (byte) 0xFF)) {
+      return false;
+    }
+    for (int i = 0; i < Math.min(4, frame.length); i++) {
+      if (frame[i] == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the first byte after JSON whitespace is an opening brace. */
+  private static boolean startsWithBrace(byte[] frame) {
+    for (byte b : frame) {
+      if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+        return b == '{';
+      }
+    }
+    return false;
   }
 
   private static String firstLine(String message) {
@@ -435,6 +471,19 @@ final class Protocol {
     appendString(b, code);
     b.append(",\"message\":");
     appendString(b, message);
+    return b.append('}').toString();
+  }
+
+  /**
+   * The error frame that tells a client a subscription was dropped because its rights to the topic
+   * are gone; {@code topic} is a field of its own so a client need not parse the message.
+   */
+  static String subscriptionRevoked(String topic) {
+    StringBuilder b = new StringBuilder(128).append("{\"type\":\"error\",\"code\":\"")
+        .append(io.wsgateway.ErrorCodes.SUBSCRIPTION_REVOKED).append("\",\"topic\":");
+    appendString(b, topic);
+    b.append(",\"message\":");
+    appendString(b, "subscription to " + topic + " revoked: not authorized");
     return b.append('}').toString();
   }
 

@@ -32,6 +32,13 @@ class ProtocolWireTest {
   }
 
   @Test
+  @DisplayName("a subscription_revoked error names its topic in a field and in the message")
+  void subscriptionRevoked() {
+    assertEquals("{\"type\":\"error\",\"code\":\"subscription_revoked\",\"topic\":\"room:b\","
+        + "\"message\":\"subscription to room:b revoked: not authorized\"}", Protocol.subscriptionRevoked("room:b"));
+  }
+
+  @Test
   @DisplayName("plain means copied as is: printable ASCII without quote or backslash")
   void plain() {
     assertTrue(Protocol.isPlain("user-1@example.com:~ {x}"));

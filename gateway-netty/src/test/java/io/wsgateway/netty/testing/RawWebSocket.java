@@ -211,6 +211,31 @@ public final class RawWebSocket implements AutoCloseable {
     out.flush();
   }
 
+  /**
+   * Sends {@code count} copies of one masked frame in one write (a flood without a syscall per frame).
+   * Blocks while the socket's send buffer is full, i.e. while the server does not read.
+   */
+  public void sendRepeated(int opcode, byte[] payload, int count) throws IOException {
+    if (payload.length >= 126) {
+      throw new IllegalArgumentException("payload of " + payload.length + " bytes (expected: < 126)");
+    }
+    byte[] mask = new byte[4];
+    ThreadLocalRandom.current().nextBytes(mask);
+    int size = 6 + payload.length;
+    byte[] frames = new byte[size * count];
+    for (int n = 0; n < count; n++) {
+      int at = n * size;
+      frames[at] = (byte) (0x80 | opcode);
+      frames[at + 1] = (byte) (0x80 | payload.length);
+      System.arraycopy(mask, 0, frames, at + 2, 4);
+      for (int i = 0; i < payload.length; i++) {
+        frames[at + 6 + i] = (byte) (payload[i] ^ mask[i & 3]);
+      }
+    }
+    out.write(frames);
+    out.flush();
+  }
+
   public void sendText(String text) throws IOException {
     sendFrame(TEXT, text.getBytes(StandardCharsets.UTF_8), true);
   }
