@@ -953,13 +953,11 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         return null;
       }
       Throwable cause = unwrap(e);
-      if (cause instanceof GatewayException ge && ErrorCodes.USER_OFFLINE.equals(ge.code())) {
-        // Nobody to deliver to, now or on a resume: given up on, and said so.
-        log.info("ingress message {} to {}: {}", envelope.id(), envelope.target(), cause.getMessage());
-        throw new java.util.concurrent.CompletionException(cause);
-      }
       log.info("ingress message {} to {} not routed here: {}", envelope.id(), envelope.target(), cause.getMessage());
-      // Worth another try: the store or the broker may answer again in a moment.
+      // Worth another try, in place (later messages for the recipient wait): the store or the broker
+      // may answer again in a moment, and a user without a session may be one whose session the store
+      // lost and its instance is restoring. A broker that gives up dead-letters it, which tells the
+      // backend; nothing is dropped silently.
       throw new BrokerException(BrokerException.Reason.NO_ROUTE, cause.getMessage(), cause);
     });
   }
