@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Bytes throughout ({@link ByteArrayCodec}): frames are stored as they are. A log entry is
  * {@code u16 id length, id (UTF-8), frame}: no escaping, two bytes per message. Keys and entries are
- * encoded straight into one array each; the append path allocates nothing else of its own but the
- * call's record and the result.
+ * encoded straight into one array each: an append allocates its entry, its key and argument arrays,
+ * the call (which is also the caller's stage) and the result, and nothing else of its own.
  */
 public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
 
