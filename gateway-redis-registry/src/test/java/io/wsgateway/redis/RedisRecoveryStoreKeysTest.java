@@ -119,6 +119,26 @@ class RedisRecoveryStoreKeysTest {
   }
 
   @Test
+  @DisplayName("an append extends an attached session's expiry, and its index's, once a quarter of the attached TTL has passed")
+  void appendsExtendAttachedTtl() {
+    String prefix = support.newStorePrefix();
+    try (RedisRecoveryStore s = RedisRecoveryStore.create(options(prefix).attachedTtl(Duration.ofSeconds(8)).build())) {
+      String hash = prefix + "s:{alice}:s1";
+      Await.success(CALL, "create", s.create("alice", "s1", "i1/c1"));
+      Await.success(CALL, "append", s.appendToUser("alice", "m1", bytes("f1"), false));
+      long before = Await.until(CALL, "a quarter of the attached TTL passes",
+          () -> support.redis.pttl(hash), ttl -> ttl < 5_800);
+
+      Await.success(CALL, "append", s.appendToUser("alice", "m2", bytes("f2"), false));
+      long hashTtl = support.redis.pttl(hash);
+      long logTtl = support.redis.pttl(hash + ":log");
+      long indexTtl = support.redis.pttl(prefix + "us:{alice}");
+      assertTrue(hashTtl > before + 1_000 && logTtl > before + 1_000, "extended: " + before + " -> " + hashTtl + ", " + logTtl);
+      assertTrue(indexTtl >= hashTtl, "the index outlives the session: " + indexTtl + " < " + hashTtl);
+    }
+  }
+
+  @Test
   @DisplayName("a detached session's first message starts a log that expires with the session")
   void newLogOfDetachedSessionTakesWindow() {
     String prefix = support.newStorePrefix();
