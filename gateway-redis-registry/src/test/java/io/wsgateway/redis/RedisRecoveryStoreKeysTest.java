@@ -10,6 +10,7 @@ import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
 import io.wsgateway.recovery.Backlog;
 import io.wsgateway.recovery.SessionState;
+import io.wsgateway.recovery.TopicAppend;
 import io.wsgateway.recovery.UserAppend;
 import io.wsgateway.testkit.Await;
 import io.wsgateway.testkit.registry.TestInstanceContext;
@@ -118,6 +119,26 @@ class RedisRecoveryStoreKeysTest {
   }
 
   @Test
+  @DisplayName("an append extends an attached session's expiry, and its index's, once a quarter of the attached TTL has passed")
+  void appendsExtendAttachedTtl() {
+    String prefix = support.newStorePrefix();
+    try (RedisRecoveryStore s = RedisRecoveryStore.create(options(prefix).attachedTtl(Duration.ofSeconds(8)).build())) {
+      String hash = prefix + "s:{alice}:s1";
+      Await.success(CALL, "create", s.create("alice", "s1", "i1/c1"));
+      Await.success(CALL, "append", s.appendToUser("alice", "m1", bytes("f1"), false));
+      long before = Await.until(CALL, "a quarter of the attached TTL passes",
+          () -> support.redis.pttl(hash), ttl -> ttl < 5_800);
+
+      Await.success(CALL, "append", s.appendToUser("alice", "m2", bytes("f2"), false));
+      long hashTtl = support.redis.pttl(hash);
+      long logTtl = support.redis.pttl(hash + ":log");
+      long indexTtl = support.redis.pttl(prefix + "us:{alice}");
+      assertTrue(hashTtl > before + 1_000 && logTtl > before + 1_000, "extended: " + before + " -> " + hashTtl + ", " + logTtl);
+      assertTrue(indexTtl >= hashTtl, "the index outlives the session: " + indexTtl + " < " + hashTtl);
+    }
+  }
+
+  @Test
   @DisplayName("a detached session's first message starts a log that expires with the session")
   void newLogOfDetachedSessionTakesWindow() {
     String prefix = support.newStorePrefix();
@@ -190,6 +211,49 @@ class RedisRecoveryStoreKeysTest {
       UserAppend a = Await.success(CALL, "append", s.appendToUser("alice", "m1", bytes("f1"), false));
       assertEquals(1, a.sessions().size(), a.toString());
       assertEquals(List.of("live"), support.redis.zrange(prefix + "us:{alice}", 0, -1));
+    }
+  }
+
+  @Test
+  @DisplayName("a deduplicating append finds the ids of the newest 128 messages still in the log, no older ones")
+  void dedupeWindow() {
+    String prefix = support.newStorePrefix();
+    try (RedisRecoveryStore s = RedisRecoveryStore.create(options(prefix).maxMessages(200).topicMaxMessages(3).build())) {
+      Await.success(CALL, "create", s.create("alice", "s1", "i1/c1"));
+      for (int i = 1; i <= 10; i++) {
+        Await.success(CALL, "append", s.appendToUser("alice", "m" + i, bytes("f"), false));
+      }
+      String ids = prefix + "s:{alice}:s1:ids";
+      assertEquals(0, support.redis.exists(ids), "no recent ids before a deduplicating append");
+      UserAppend again = Await.success(CALL, "dedupe m3", s.appendToUser("alice", "m3", bytes("f"), true));
+      assertTrue(again.duplicate());
+      assertEquals(3, again.sessions().get(0).seq());
+      assertEquals(10, support.redis.llen(ids), "made from the log");
+      assertTrue(support.redis.pttl(ids) > Duration.ofMinutes(59).toMillis(), "expires with the log");
+
+      // 150 more: the recent ids keep the newest 128, lined up with the log's end.
+      for (int i = 11; i <= 160; i++) {
+        Await.success(CALL, "append", s.appendToUser("alice", "m" + i, bytes("f"), false));
+      }
+      assertEquals(128, support.redis.llen(ids));
+      assertEquals(33, Await.success(CALL, "dedupe m33", s.appendToUser("alice", "m33", bytes("f"), true))
+          .sessions().get(0).seq(), "the 128th newest");
+      UserAppend old = Await.success(CALL, "dedupe m32", s.appendToUser("alice", "m32", bytes("f"), true));
+      assertTrue(!old.duplicate() && old.sessions().get(0).seq() == 161, "the 129th newest is not looked at: " + old);
+
+      // A topic keeping 3: ids it dropped are not found, though its recent ids still hold them.
+      for (int i = 1; i <= 5; i++) {
+        Await.success(CALL, "publish", s.appendToTopic("news", "p" + i, bytes("f"), i == 5));
+      }
+      assertEquals(4, Await.success(CALL, "dedupe p4", s.appendToTopic("news", "p4", bytes("f"), true)).offset());
+      TopicAppend p1 = Await.success(CALL, "dedupe p1", s.appendToTopic("news", "p1", bytes("f"), true));
+      assertTrue(!p1.duplicate() && p1.offset() == 6, p1.toString());
+      long ttl = support.redis.pttl(prefix + "t:{news}:ids");
+      assertTrue(ttl > 0 && ttl <= 30_000, "the topic's recent ids expire with its log: " + ttl);
+
+      // A new session under the same id starts without them.
+      Await.success(CALL, "create again", s.create("alice", "s1", "i1/c2"));
+      assertEquals(0, support.redis.exists(ids, prefix + "s:{alice}:s1:log"));
     }
   }
 

@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Bytes throughout ({@link ByteArrayCodec}): frames are stored as they are. A log entry is
  * {@code u16 id length, id (UTF-8), frame}: no escaping, two bytes per message. Keys and entries are
- * encoded straight into one array each; the append path allocates nothing else of its own but the
- * call's record and the result.
+ * encoded straight into one array each: an append allocates its entry, its key and argument arrays,
+ * the call (which is also the caller's stage) and the result, and nothing else of its own.
  */
 public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
 
@@ -57,6 +57,7 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
   private static final byte[] ONE = {'1'};
   private static final byte[] ZERO = {'0'};
   private static final byte[] LOG_SUFFIX = ascii(":log");
+  private static final byte[] IDS_SUFFIX = ascii(":ids");
   private static final byte[] CLOSE_TAG = ascii("}");
   private static final byte[] CLOSE_TAG_COLON = ascii("}:");
   private static final byte[][] NO_ARGS = new byte[0][];
@@ -205,7 +206,7 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
       return CompletableFuture.completedFuture(null);
     }
     byte[][] keys = sessionKeys(userId, sessionId);
-    return calls.call(scripts.detach, new byte[][] {keys[0], keys[1]}, new byte[][] {utf8(owner)}, r -> null);
+    return calls.call(scripts.detach, new byte[][] {keys[0], keys[1], keys[2]}, new byte[][] {utf8(owner)}, r -> null);
   }
 
   @Override
@@ -299,14 +300,15 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
 
   @Override
   public CompletionStage<TopicPosition> topicPosition(String topic) {
-    byte[][] keys = topicKeys(topic);
-    return calls.call(scripts.topicPosition, new byte[][] {keys[0]}, new byte[][] {decimal(newEpoch())},
+    byte[][] keys = {key(topicPrefix, topic, CLOSE_TAG)};
+    return calls.call(scripts.topicPosition, keys, new byte[][] {decimal(newEpoch())},
         r -> new TopicPosition((Long) r.get(0), epoch(r.get(1))));
   }
 
   @Override
   public CompletionStage<TopicBacklog> readTopic(String topic, long afterOffset) {
-    return calls.call(scripts.readTopic, topicKeys(topic), new byte[][] {decimal(afterOffset)}, r -> {
+    byte[][] keys = topicKeys(topic);
+    return calls.call(scripts.readTopic, new byte[][] {keys[0], keys[1]}, new byte[][] {decimal(afterOffset)}, r -> {
       if (r.isEmpty()) {
         return new TopicBacklog(0, afterOffset + 1, List.of(), afterOffset > 0);
       }
@@ -357,21 +359,23 @@ public final class RedisRecoveryStoreImpl implements RedisRecoveryStore {
     return new IllegalArgumentException("sessionId: " + sessionId + " (expected: not empty, no ':' or '}')");
   }
 
-  /** The session hash, its log and the user's index. */
+  /** The session hash, its log, its recent ids and the user's index. */
   private byte[][] sessionKeys(String userId, String sessionId) {
     byte[] hash = key(sessionPrefix, userId, CLOSE_TAG_COLON, sessionId);
-    byte[] logKey = new byte[hash.length + LOG_SUFFIX.length];
-    System.arraycopy(hash, 0, logKey, 0, hash.length);
-    System.arraycopy(LOG_SUFFIX, 0, logKey, hash.length, LOG_SUFFIX.length);
-    return new byte[][] {hash, logKey, key(indexPrefix, userId, CLOSE_TAG)};
+    return new byte[][] {hash, suffixed(hash, LOG_SUFFIX), suffixed(hash, IDS_SUFFIX), key(indexPrefix, userId, CLOSE_TAG)};
   }
 
+  /** The topic hash, its log and its recent ids. */
   private byte[][] topicKeys(String topic) {
     byte[] hash = key(topicPrefix, topic, CLOSE_TAG);
-    byte[] logKey = new byte[hash.length + LOG_SUFFIX.length];
-    System.arraycopy(hash, 0, logKey, 0, hash.length);
-    System.arraycopy(LOG_SUFFIX, 0, logKey, hash.length, LOG_SUFFIX.length);
-    return new byte[][] {hash, logKey};
+    return new byte[][] {hash, suffixed(hash, LOG_SUFFIX), suffixed(hash, IDS_SUFFIX)};
+  }
+
+  private static byte[] suffixed(byte[] key, byte[] suffix) {
+    byte[] out = new byte[key.length + suffix.length];
+    System.arraycopy(key, 0, out, 0, key.length);
+    System.arraycopy(suffix, 0, out, key.length, suffix.length);
+    return out;
   }
 
   /** {@code head + utf8(name) + tail}, in one array. */

@@ -1,6 +1,5 @@
 package io.wsgateway.redis.internal;
 
-import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -9,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  *       original order, then the queued ones, all in one go behind each other, and goes back to
  *       sending at once.
  * </ol>
- * Retrying each failed call by itself instead (EVAL on its NOSCRIPT) lets calls issued meanwhile
+ * A call that waited has no timeout while it waits, but the calls it waits for have theirs: it is
+ * sent at most about one command timeout late, and then has its own.
+ *
+ * <p>Retrying each failed call by itself instead (EVAL on its NOSCRIPT) lets calls issued meanwhile
  * overtake the failed ones that are not yet sent again. Only NOSCRIPT is retried: Redis refused
  * the call before running it. A call that timed out, or whose connection dropped, fails: it may have
  * taken effect, and whether to retry is its caller's decision.
@@ -79,7 +82,7 @@ final class ScriptCalls {
   <T> CompletableFuture<T> call(RecoveryScripts.Script script, byte[][] keys, byte[][] args,
       Function<List<Object>, T> decode) {
     Call<T> call = new Call<>(this, script, keys, args, decode);
-    RedisFuture<List<Object>> sent = null;
+    CompletionStage<List<Object>> sent = null;
     String refused = null;
     synchronized (lock) {
       if (closed) {
@@ -106,10 +109,18 @@ final class ScriptCalls {
     return call;
   }
 
-  /** Sends {@code call}. Hold the lock. */
-  private RedisFuture<List<Object>> send(Call<?> call) {
+  /**
+   * Sends {@code call}; its answer, whatever it is, lowers {@link #inFlight} again (in {@link
+   * Call#accept}). Hold the lock.
+   */
+  private CompletionStage<List<Object>> send(Call<?> call) {
     inFlight.incrementAndGet();
-    return redis.evalsha(call.script.sha, ScriptOutputType.MULTI, call.keys, call.args);
+    try {
+      return redis.evalsha(call.script.sha, ScriptOutputType.MULTI, call.keys, call.args);
+    } catch (RuntimeException e) {
+      // Lettuce reports refusals through the future; anything thrown is answered the same way.
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** How often the scripts were reloaded after Redis lost them. */
@@ -186,7 +197,7 @@ final class ScriptCalls {
    */
   private void resume() {
     List<Call<?>> resent;
-    List<RedisFuture<List<Object>>> sent;
+    List<CompletionStage<List<Object>>> sent;
     synchronized (lock) {
       if (!reloading || inFlight.get() != 0) {
         return;
@@ -199,11 +210,15 @@ final class ScriptCalls {
       // Pipelined ahead of the calls on the same connection, so Redis has the scripts when it
       // runs them; no need to wait for the answers. A failed load shows as NOSCRIPT again.
       for (RecoveryScripts.Script s : scripts) {
-        redis.scriptLoad(s.body).whenComplete((sha, e) -> {
-          if (e != null) {
-            log.warn("recovery store: reloading script {} failed: {}", s, e.toString());
-          }
-        });
+        try {
+          redis.scriptLoad(s.body).whenComplete((sha, e) -> {
+            if (e != null) {
+              log.warn("recovery store: reloading script {} failed: {}", s, e.toString());
+            }
+          });
+        } catch (RuntimeException e) {
+          log.warn("recovery store: reloading script {} failed: {}", s, e.toString());
+        }
       }
       failed.sort(Comparator.comparingLong(c -> c.seq));
       resent = new ArrayList<>(failed.size() + queued.size());
