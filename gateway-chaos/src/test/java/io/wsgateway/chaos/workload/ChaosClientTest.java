@@ -22,8 +22,8 @@ class ChaosClientTest {
   }
 
   @Test
-  @DisplayName("treats resume_failed, and the names a gap signal may take, as loss signals")
+  @DisplayName("treats resume_failed and the gap signals (a session gap, a topic gap) as loss signals")
   void lossSignals() {
-    assertEquals(java.util.Set.of("resume_failed", "gap", "history_lost"), ChaosClient.LOSS_SIGNALS);
+    assertEquals(java.util.Set.of("resume_failed", "gap", "topic_gap", "history_lost"), ChaosClient.LOSS_SIGNALS);
   }
 }
