@@ -1,6 +1,7 @@
 /**
- * The Redis connection registry: {@link io.wsgateway.redis.RedisConnectionRegistry}. Lettuce stays
- * behind the exported package; no Lettuce type appears in its API.
+ * The Redis connection registry ({@link io.wsgateway.redis.RedisConnectionRegistry}) and recovery
+ * store ({@link io.wsgateway.redis.RedisRecoveryStore}). Lettuce stays behind the exported package;
+ * no Lettuce type appears in its API.
  */
 module io.wsgateway.redis {
   // lettuce-core 7.x ships no module-info; "lettuce.core" is its Automatic-Module-Name.

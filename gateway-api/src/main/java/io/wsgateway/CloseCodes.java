@@ -21,6 +21,11 @@ public final class CloseCodes {
   public static final int MESSAGE_TOO_BIG = 1009;
   /** The server failed unexpectedly. */
   public static final int INTERNAL_ERROR = 1011;
+  /**
+   * Try again later (RFC 6455 registry): a dependency the connection needs, such as the recovery
+   * store, is unavailable; reconnect with backoff.
+   */
+  public static final int TRY_AGAIN_LATER = 1013;
   /** The token expired and was not refreshed in time. */
   public static final int TOKEN_EXPIRED = 4001;
   /** The connection was replaced or closed by the host. */
@@ -40,6 +45,10 @@ public final class CloseCodes {
   public static final String REASON_BINARY_UNSUPPORTED = "binary frames are not accepted";
   /** Reason sent with {@link #MESSAGE_TOO_BIG}. */
   public static final String REASON_TOO_BIG = "message too big";
+  /** Reason with {@link #TRY_AGAIN_LATER}: the session could not be opened or kept in the store. */
+  public static final String REASON_STORE_UNAVAILABLE = "recovery store unavailable";
+  /** Reason with {@link #CLOSED_BY_HOST}: the client resumed its session on another connection. */
+  public static final String REASON_RESUMED_ELSEWHERE = "session resumed elsewhere";
   /**
    * Reason sent with {@link #POLICY_VIOLATION} when a client's frames drew more protocol errors
    * ({@code malformed}, {@code rate_limited}, {@code unknown_type}) than the gateway allows in its window.

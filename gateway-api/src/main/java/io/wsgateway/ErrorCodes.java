@@ -22,6 +22,12 @@ public final class ErrorCodes {
   public static final String REGISTRY_UNAVAILABLE = "registry_unavailable";
   /** The message broker cannot take the message. */
   public static final String BROKER_UNAVAILABLE = "broker_unavailable";
+  /**
+   * The recovery store cannot be reached, so the message was not sent: it can neither be kept for
+   * the addressee's resume nor ordered. It may still arrive (the store may have taken it before it
+   * failed to answer).
+   */
+  public static final String STORE_UNAVAILABLE = "store_unavailable";
   /** A refreshed token was invalid or for another user. */
   public static final String INVALID_TOKEN = "invalid_token";
   /**

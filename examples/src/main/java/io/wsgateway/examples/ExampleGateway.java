@@ -191,7 +191,6 @@ public final class ExampleGateway {
     if (config.adminPort != null) {
       options.adminPort(config.adminPort);
     }
-    options.recoveryWindow(Duration.ofMillis(config.recoveryWindowMs));
     // With RabbitMQ, client frames of custom types go to backends through wsgateway.upstream.
     options.forwardUpstream(config.rabbitUri != null);
     if (config.authTimeoutMs != null) {

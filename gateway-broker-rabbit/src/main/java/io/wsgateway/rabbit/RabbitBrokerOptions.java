@@ -65,8 +65,13 @@ public final class RabbitBrokerOptions {
    * partition, which one instance at a time consumes, so their order holds.
    */
   public static final int DEFAULT_INGRESS_PARTITIONS = 8;
-  /** Default most tries of one ingress message before it is dead-lettered: 3. */
-  public static final int DEFAULT_INGRESS_MAX_ATTEMPTS = 3;
+  /**
+   * Default most tries of one ingress message before it is dead-lettered: 8, with the default delay
+   * about 12.7 s of retrying: long enough to ride out a store failover or an instance restart (a
+   * recipient whose session is being restored), short enough that a message for a user who is gone
+   * reaches the dead-letter queue soon.
+   */
+  public static final int DEFAULT_INGRESS_MAX_ATTEMPTS = 8;
   /** Default pause before the first retry of an ingress message, doubled for each further one: 100 ms. */
   public static final Duration DEFAULT_INGRESS_RETRY_DELAY = Duration.ofMillis(100);
   /** Default most messages kept in the ingress dead-letter queue ({@code x-max-length}): 10,000; the oldest go first. */

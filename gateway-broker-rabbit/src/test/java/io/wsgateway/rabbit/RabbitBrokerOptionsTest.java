@@ -31,7 +31,7 @@ class RabbitBrokerOptionsTest {
     assertEquals(64L * 1024 * 1024, o.maxPendingPublishBytes());
     assertEquals(1024 * 1024, o.ingressMaxMessageBytes());
     assertEquals(8, o.ingressPartitions());
-    assertEquals(3, o.ingressMaxAttempts());
+    assertEquals(8, o.ingressMaxAttempts());
     assertEquals(Duration.ofMillis(100), o.ingressRetryDelay());
     assertEquals(10_000, o.deadLetterMaxMessages());
     assertEquals(64L * 1024 * 1024, o.deadLetterMaxBytes());
@@ -87,7 +87,7 @@ class RabbitBrokerOptionsTest {
     for (String field : List.of("addresses=[r1:5671, r2:5671]", "exchangePrefix=chat", "inboxExpiry=PT1M", "batchMaxEnvelopes=256",
         "batchMaxBytes=65536", "batchLinger=PT0.001S", "prefetch=64", "maxPendingPublishes=10000", "publishTimeout=PT5S",
         "ingressQueueType=QUORUM", "upstreamEnabled=true", "recoveryInterval=PT1S", "maxPendingPublishBytes=67108864",
-        "ingressMaxMessageBytes=1048576", "ingressPartitions=8", "ingressMaxAttempts=3", "ingressRetryDelay=PT0.1S",
+        "ingressMaxMessageBytes=1048576", "ingressPartitions=8", "ingressMaxAttempts=8", "ingressRetryDelay=PT0.1S",
         "deadLetterMaxMessages=10000", "deadLetterMaxBytes=67108864")) {
       assertTrue(s.contains(field), field + " in " + s);
     }

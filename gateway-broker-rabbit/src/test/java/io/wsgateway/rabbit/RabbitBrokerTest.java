@@ -409,7 +409,7 @@ class RabbitBrokerTest {
                 : CompletableFuture.completedFuture(null);
           }
         };
-        MessageBroker broker = RabbitBroker.create(own.options().ingressRetryDelay(Duration.ofMillis(20)).build());
+        MessageBroker broker = RabbitBroker.create(own.options().ingressRetryDelay(Duration.ofMillis(20)).ingressMaxAttempts(3).build());
         brokers.add(broker);
         Await.success(TIMEOUT, "attach", broker.attach("nr-" + ids.incrementAndGet(), handler));
         Channel channel = own.newChannel();

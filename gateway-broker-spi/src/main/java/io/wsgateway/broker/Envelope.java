@@ -16,13 +16,22 @@ public final class Envelope {
   public enum Kind {
     /** {@code target} is a user id: deliver to each of that user's connections. */
     USER,
-    /** {@code target} is a topic: deliver to each local subscriber. */
+    /**
+     * {@code target} is a topic: deliver to each local subscriber. With a topic history, {@link
+     * #seq()} is the publication's offset and {@link #epoch()} its history's epoch; both 0 without.
+     */
     TOPIC,
     /**
-     * {@code target} is a session id: the instance serving that session delivers {@code data} to it.
-     * Used when a session moved between instances; {@code data} is then a gateway-internal frame.
+     * {@code target} is a session id whose live connection is {@link #sessionOwner()}: a direct
+     * message already appended to the session's stream at {@link #seq()} in {@link #epoch()}, for
+     * that connection to write. {@code data} is the message frame without its seq.
      */
-    SESSION
+    SESSION,
+    /**
+     * {@code target} is a session id that another connection took over: its previous connection,
+     * {@link #sessionOwner()}, is to close. No payload.
+     */
+    TAKEOVER
   }
 
   private final String id;
@@ -31,15 +40,22 @@ public final class Envelope {
   private final String from;
   private final byte[] data;
   private final String origin;
+  private final long seq;
+  private final long epoch;
 
-  private Envelope(String id, Kind kind, String target, String from, byte[] data, String origin) {
+  private Envelope(String id, Kind kind, String target, String from, byte[] data, String origin, long seq,
+      long epoch) {
     this.id = Objects.requireNonNull(id, "id");
     this.kind = Objects.requireNonNull(kind, "kind");
     this.target = Objects.requireNonNull(target, "target");
     this.from = from;
     this.data = Objects.requireNonNull(data, "data");
     this.origin = origin;
+    this.seq = seq;
+    this.epoch = epoch;
   }
+
+  private static final byte[] NO_DATA = new byte[0];
 
   /**
    * An envelope for every connection of {@code user}.
@@ -50,30 +66,54 @@ public final class Envelope {
    * @param origin the instance that routed it, or {@code null}
    */
   public static Envelope toUser(String id, String user, String from, byte[] data, String origin) {
-    return new Envelope(id, Kind.USER, user, from, data, origin);
+    return new Envelope(id, Kind.USER, user, from, data, origin, 0, 0);
   }
 
-  /** An envelope for every subscriber of {@code topic}; parameters as in {@link #toUser}. */
+  /** An envelope for every subscriber of {@code topic}, which has no history; as {@link #toUser}. */
   public static Envelope toTopic(String id, String topic, String from, byte[] data, String origin) {
-    return new Envelope(id, Kind.TOPIC, topic, from, data, origin);
-  }
-
-  /** An envelope for one session, wherever it is served now; parameters as in {@link #toUser}. */
-  public static Envelope toSession(String id, String sessionId, byte[] data, String origin) {
-    return new Envelope(id, Kind.SESSION, sessionId, null, data, origin);
+    return new Envelope(id, Kind.TOPIC, topic, from, data, origin, 0, 0);
   }
 
   /**
-   * As above, naming the session's owner as the sender last knew it ({@link #sessionOwner()}), so the
-   * receiving instance can keep the message for the session if that owner is gone.
+   * An envelope for every subscriber of {@code topic}, for a publication kept in the topic's history
+   * at {@code offset} of {@code epoch}; otherwise as {@link #toUser}.
    */
-  public static Envelope toSession(String id, String sessionId, String owner, byte[] data, String origin) {
-    return new Envelope(id, Kind.SESSION, sessionId, owner, data, origin);
+  public static Envelope toTopic(String id, String topic, String from, byte[] data, String origin, long offset,
+      long epoch) {
+    return new Envelope(id, Kind.TOPIC, topic, from, data, origin, offset, epoch);
   }
 
-  /** For a {@link Kind#SESSION} envelope, the session's owner as its sender knew it, or {@code null}. */
+  /**
+   * A direct message for the live connection {@code owner} of session {@code sessionId}, appended to
+   * the session's stream at {@code seq} of {@code epoch}; {@code frame} is the message frame without
+   * its seq.
+   */
+  public static Envelope toSession(String id, String sessionId, String owner, long seq, long epoch, byte[] frame,
+      String origin) {
+    return new Envelope(id, Kind.SESSION, sessionId, owner, frame, origin, seq, epoch);
+  }
+
+  /** Tells {@code previousOwner}, the former connection of {@code sessionId}, that it was taken over. */
+  public static Envelope takeover(String id, String sessionId, String previousOwner, String origin) {
+    return new Envelope(id, Kind.TAKEOVER, sessionId, previousOwner, NO_DATA, origin, 0, 0);
+  }
+
+  /**
+   * For a {@link Kind#SESSION} or {@link Kind#TAKEOVER} envelope, the connection it is for ({@code
+   * instanceId/connectionId}); else {@code null}.
+   */
   public String sessionOwner() {
-    return kind == Kind.SESSION ? from : null;
+    return kind == Kind.SESSION || kind == Kind.TAKEOVER ? from : null;
+  }
+
+  /** A {@link Kind#SESSION} message's seq, or a {@link Kind#TOPIC} publication's offset; else 0. */
+  public long seq() {
+    return seq;
+  }
+
+  /** The epoch of the stream {@link #seq()} belongs to; 0 when there is none. */
+  public long epoch() {
+    return epoch;
   }
 
   /** Unique message id. */
@@ -114,6 +154,7 @@ public final class Envelope {
   @Override
   public String toString() {
     return "Envelope{id=" + id + ", kind=" + kind + ", target=" + target + ", from=" + from
-        + ", origin=" + origin + ", data=" + data.length + " bytes}";
+        + ", origin=" + origin + (seq != 0 ? ", seq=" + seq + ", epoch=" + epoch : "") + ", data=" + data.length
+        + " bytes}";
   }
 }

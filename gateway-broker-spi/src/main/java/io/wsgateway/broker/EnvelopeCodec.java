@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * A compact binary encoding of envelope batches, for broker implementations that move bytes.
  *
- * <p>Format: a version byte, an envelope count, then per envelope its fields as modified UTF-8
- * strings (absent ones as a zero flag) and the payload length-prefixed. Batching many envelopes for
+ * <p>Format: a version byte, an envelope count, then per envelope its kind, for topic and session
+ * envelopes their seq and epoch (two longs), its fields as modified UTF-8 strings (absent ones as a
+ * zero flag) and the payload length-prefixed. Batching many envelopes for
  * one destination into one broker message is what makes a broker fast under load, so the format is a
  * batch from the start. Stateless and thread-safe.
  *
@@ -23,7 +24,8 @@ import java.util.List;
  */
 public final class EnvelopeCodec {
 
-  private static final byte VERSION = 1;
+  /** Version 2 added the seq and epoch of topic and session envelopes, and takeovers. */
+  private static final byte VERSION = 2;
 
   /** The largest batch {@link #decode} accepts, to bound memory against a corrupt message. */
   public static final int MAX_BATCH = 65_536;
@@ -66,6 +68,10 @@ public final class EnvelopeCodec {
       out.writeInt(batch.size());
       for (Envelope e : batch) {
         out.writeByte(e.kind().ordinal());
+        if (sequenced(e.kind())) {
+          out.writeLong(e.seq());
+          out.writeLong(e.epoch());
+        }
         out.writeUTF(e.id());
         out.writeUTF(e.target());
         writeNullable(out, e.from());
@@ -143,6 +149,12 @@ public final class EnvelopeCodec {
         if (kind >= kinds.length) {
           throw new IllegalArgumentException("envelope kind: " + kind);
         }
+        long seq = 0;
+        long epoch = 0;
+        if (sequenced(kinds[kind])) {
+          seq = in.readLong();
+          epoch = in.readLong();
+        }
         String id = readString(in);
         String target = readString(in);
         String from = readNullable(in);
@@ -154,8 +166,14 @@ public final class EnvelopeCodec {
         byte[] data = in.readNBytes(length);
         batch.add(switch (kinds[kind]) {
           case USER -> Envelope.toUser(id, target, from, data, origin);
-          case TOPIC -> Envelope.toTopic(id, target, from, data, origin);
-          case SESSION -> Envelope.toSession(id, target, from, data, origin);
+          case TOPIC -> Envelope.toTopic(id, target, from, data, origin, seq, epoch);
+          case SESSION -> Envelope.toSession(id, target, from, seq, epoch, data, origin);
+          case TAKEOVER -> {
+            if (length != 0) {
+              throw new IllegalArgumentException("takeover envelope with a payload of " + length + " bytes");
+            }
+            yield Envelope.takeover(id, target, from, origin);
+          }
         });
       }
       if (in.available() > 0) {
@@ -167,6 +185,10 @@ public final class EnvelopeCodec {
     } catch (IOException truncated) {
       throw new IllegalArgumentException("truncated envelope batch", truncated);
     }
+  }
+
+  private static boolean sequenced(Envelope.Kind kind) {
+    return kind == Envelope.Kind.TOPIC || kind == Envelope.Kind.SESSION;
   }
 
   private static void writeNullable(DataOutputStream out, String value) throws IOException {

@@ -36,10 +36,13 @@ public class EnvelopeCodecRoundTripFuzzTest {
       String from = data.consumeBoolean() ? string(data) : null;
       String origin = data.consumeBoolean() ? string(data) : null;
       byte[] payload = data.consumeBytes(data.consumeInt(0, 4096));
+      long seq = data.consumeLong();
+      long epoch = data.consumeLong();
       Envelope e = switch (kind) {
         case USER -> Envelope.toUser(id, target, from, payload, origin);
-        case TOPIC -> Envelope.toTopic(id, target, from, payload, origin);
-        case SESSION -> Envelope.toSession(id, target, from, payload, origin);
+        case TOPIC -> Envelope.toTopic(id, target, from, payload, origin, seq, epoch);
+        case SESSION -> Envelope.toSession(id, target, from, seq, epoch, payload, origin);
+        case TAKEOVER -> Envelope.takeover(id, target, from, origin);
       };
       try {
         EnvelopeCodec.checkEncodable(e);
@@ -68,6 +71,8 @@ public class EnvelopeCodecRoundTripFuzzTest {
       assertEquals(a.from(), b.from(), "from");
       assertEquals(a.origin(), b.origin(), "origin");
       assertArrayEquals(a.data(), b.data(), "data");
+      assertEquals(a.seq(), b.seq(), "seq");
+      assertEquals(a.epoch(), b.epoch(), "epoch");
     }
   }
 

@@ -25,6 +25,8 @@ class EnvelopeCodecTest {
     assertEquals(expected.from(), actual.from(), "from");
     assertEquals(expected.origin(), actual.origin(), "origin");
     assertArrayEquals(expected.data(), actual.data(), "data");
+    assertEquals(expected.seq(), actual.seq(), "seq");
+    assertEquals(expected.epoch(), actual.epoch(), "epoch");
   }
 
   @Nested
@@ -37,7 +39,10 @@ class EnvelopeCodecTest {
       List<Envelope> batch = List.of(
           Envelope.toUser("1", "alice", null, utf8("{\"a\":1}"), null),
           Envelope.toTopic("2", "news/\u00e9", "bob", utf8("\"h\u00e9llo \ud83d\ude00\""), "gw-1"),
-          Envelope.toUser("3", "carol", "dave", new byte[0], "gw-2"));
+          Envelope.toUser("3", "carol", "dave", new byte[0], "gw-2"),
+          Envelope.toTopic("4", "room", null, utf8("4"), "gw-1", 57, -3),
+          Envelope.toSession("5", "s1", "gw-1/c1", Long.MAX_VALUE, 42, utf8("{\"type\":\"message\""), "gw-2"),
+          Envelope.takeover("6", "s1", "gw-1/c1", "gw-2"));
       List<Envelope> decoded = EnvelopeCodec.decode(EnvelopeCodec.encode(batch));
       assertEquals(batch.size(), decoded.size());
       for (int i = 0; i < batch.size(); i++) {
@@ -120,7 +125,7 @@ class EnvelopeCodecTest {
       byte[] body = valid.clone();
       body[0] = 99;
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body));
-      assertEquals("envelope batch version: 99 (expected: 1)", e.getMessage());
+      assertEquals("envelope batch version: 99 (expected: 2)", e.getMessage());
     }
 
     @Test
@@ -141,9 +146,9 @@ class EnvelopeCodecTest {
     @DisplayName("rejects an unknown envelope kind")
     void badKind() {
       byte[] body = valid.clone();
-      body[5] = 7;
+      body[5] = 9;
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EnvelopeCodec.decode(body));
-      assertEquals("envelope kind: 7", e.getMessage());
+      assertEquals("envelope kind: 9", e.getMessage());
     }
 
     @Test

@@ -34,8 +34,27 @@ public final class ClientException extends RuntimeException {
   public static final String RESUME_FAILED = "resume_failed";
   /** Listener only: a token refresh failed; the server will close with 4001 and the client reconnects. */
   public static final String REFRESH_FAILED = "refresh_failed";
-  /** Listener only: re-subscribing a topic on a new session failed; the topic is dropped. */
+  /**
+   * Listener only: the server refused to re-subscribe a topic after a reconnect (e.g. {@code
+   * not_authorized}); the topic is dropped. The message is {@code "<topic>: <server code>: <server
+   * message>"}. A re-subscribe that failed with {@code store_unavailable} or {@code rate_limited}, or
+   * got no ack in time, is retried with backoff instead, and not reported.
+   */
   public static final String RESUBSCRIBE_FAILED = "resubscribe_failed";
+  /**
+   * Listener only: the server reported direct messages of the session lost (a {@code gap} frame,
+   * e.g. trimmed from the gateway's recovery store before they could be written); delivery goes on
+   * after them. The message is {@code "<reason>: direct messages before seq <n> are lost"}: resync
+   * from your backend.
+   */
+  public static final String GAP = "gap";
+  /**
+   * Listener only: publications of a subscribed topic are lost, because a re-subscribe could not
+   * catch up on them (its ack said {@code recovered:false}: trimmed from the topic's history, the
+   * history's epoch changed, or the store was unavailable) or the server sent a topic {@code gap}
+   * frame. Delivery of the topic goes on after them. The message is {@code "<topic>: <reason>"}.
+   */
+  public static final String TOPIC_GAP = "topic_gap";
 
   private final String code;
 

@@ -9,7 +9,10 @@ package io.wsgateway.client;
  */
 public interface ClientListener {
 
-  /** A message, in order and exactly once per session (see {@link GatewayClient}). */
+  /**
+   * A message, exactly once and in order: direct messages by {@code seq} within the session, each
+   * topic's messages by {@code offset} within the topic (see {@link GatewayClient}).
+   */
   default void onMessage(ClientMessage message) {}
 
   /** The client moved from {@code from} to {@code to}. */
@@ -17,9 +20,10 @@ public interface ClientListener {
 
   /**
    * Something went wrong that no returned stage reports. {@code code} is one of the {@code
-   * ClientException} constants ({@link ClientException#RESUME_FAILED}, {@link
-   * ClientException#CONNECT_FAILED}, {@link ClientException#CONNECTION_LOST}, {@link
-   * ClientException#REFRESH_FAILED}, {@link ClientException#RESUBSCRIBE_FAILED}) or a server error
+   * ClientException} constants ({@link ClientException#RESUME_FAILED}, {@link ClientException#GAP},
+   * {@link ClientException#TOPIC_GAP}, {@link ClientException#CONNECT_FAILED}, {@link
+   * ClientException#CONNECTION_LOST}, {@link ClientException#REFRESH_FAILED}, {@link
+   * ClientException#RESUBSCRIBE_FAILED}) or a server error
    * code from an {@code error} frame that no pending operation claimed (e.g. {@code malformed}
    * without an id).
    */

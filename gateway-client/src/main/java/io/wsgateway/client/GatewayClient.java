@@ -22,13 +22,17 @@ import java.util.function.Supplier;
  * client closes it.
  *
  * <h2>Delivery</h2>
- * A message is delivered only if its {@code seq} is the last delivered one plus one. Duplicates are
- * dropped. A gap (messages missing) is not delivered: the client reconnects and asks the server to
- * resume after the last delivered {@code seq}, so the server replays what is missing. When a
- * reconnect cannot resume (the server started a new session) the client reports {@link
- * ClientException#RESUME_FAILED} to {@link ClientListener#onError}, numbers from 1 again, and
- * re-subscribes its topics itself: the application should resync, since messages may have been
- * missed in between.
+ * A direct message is delivered only if its {@code seq} is the last delivered one plus one; a topic
+ * message (from a gateway with topic history) only if its {@code offset} is its topic's last
+ * delivered one plus one. Duplicates are dropped. A gap (messages missing) is not delivered across:
+ * the client reconnects, asks the server to resume the session after the last delivered {@code
+ * seq}, and subscribes every topic again with {@code since} its last offset (it does so after every
+ * reconnect), so the server sends what is missing. What cannot be recovered is reported to {@link
+ * ClientListener#onError}, and delivery goes on after it: {@link ClientException#RESUME_FAILED} when
+ * the server started a new session (numbering starts at 1 again), {@link ClientException#GAP} when
+ * the server lost direct messages of the session, {@link ClientException#TOPIC_GAP} when it lost
+ * publications of a topic. The application should then resync from its backend. Topic messages of
+ * a gateway without topic history carry no number and are delivered as they come.
  *
  * <h2>Operations</h2>
  * {@link #send}, {@link #subscribe}, {@link #unsubscribe} and {@link #publish} complete when the
@@ -59,7 +63,10 @@ public interface GatewayClient extends AutoCloseable {
   /** Sends {@code jsonData} (any JSON value) to every connection of {@code toUser}; completes on the ack. */
   CompletionStage<Void> send(String toUser, String jsonData);
 
-  /** Subscribes to {@code topic}; completes on the ack. The client re-subscribes on a new session. */
+  /**
+   * Subscribes to {@code topic}; completes on the ack. The client subscribes again after every
+   * reconnect, catching up from the last offset it delivered when the gateway has topic history.
+   */
   CompletionStage<Void> subscribe(String topic);
 
   /** Unsubscribes from {@code topic}; completes on the ack. */
@@ -84,7 +91,10 @@ public interface GatewayClient extends AutoCloseable {
   /** The session id from the last welcome, or {@code null} before the first. */
   String sessionId();
 
-  /** The {@code seq} of the last message delivered to the listener in this session (0 if none). */
+  /**
+   * The {@code seq} of the last direct message delivered to the listener in this session, or skipped
+   * after a {@link ClientException#GAP} (0 if none): what a resume continues after.
+   */
   long lastSeq();
 
   /**

@@ -13,6 +13,8 @@ import io.wsgateway.broker.MessageBroker;
 import io.wsgateway.netty.GatewayOptions;
 import io.wsgateway.netty.NettyGateway;
 import io.wsgateway.netty.testing.Await;
+import io.wsgateway.recovery.InMemoryRecoveryStore;
+import io.wsgateway.recovery.RecoveryStore;
 import io.wsgateway.registry.ConnectionRegistry;
 import io.wsgateway.registry.InMemoryConnectionRegistry;
 import java.net.URI;
@@ -33,12 +35,19 @@ class DrainFailoverTest {
   static final byte[] SECRET = "client-drain-secret-client-drain-secret".getBytes(StandardCharsets.UTF_8);
 
   static Gateway gateway(String id, ConnectionRegistry registry, MessageBroker broker) {
-    Gateway g = NettyGateway.builder()
+    return gateway(id, registry, broker, null);
+  }
+
+  static Gateway gateway(String id, ConnectionRegistry registry, MessageBroker broker, RecoveryStore store) {
+    NettyGateway.Builder b = NettyGateway.builder()
         .options(GatewayOptions.builder().host("127.0.0.1").port(0).instanceId(id).build())
         .authenticator(JwtAuthenticator.builder().hmacSecret(SECRET).build())
         .registry(registry)
-        .broker(broker)
-        .build();
+        .broker(broker);
+    if (store != null) {
+      b.recovery(store);
+    }
+    Gateway g = b.build();
     g.start();
     return g;
   }
@@ -99,13 +108,70 @@ class DrainFailoverTest {
       // Each message was delivered once: "before" and "after" exactly once each.
       assertEquals(1, r.data().stream().filter("\"before\""::equals).count());
       assertEquals(1, r.data().stream().filter("\"after\""::equals).count());
-      GatewayClientTest.assertInOrderPerSession(r.messages.stream().map(ClientMessage::seq).toList(),
+      GatewayClientTest.assertInOrderPerSession(r.direct().stream().map(ClientMessage::seq).toList(),
           r.errorCount(ClientException.RESUME_FAILED));
     } finally {
       client.close();
       sender.close();
       one.close();
       two.close();
+      broker.close();
+      registry.close();
+    }
+  }
+
+  @Test
+  @DisplayName("with a shared recovery store, moves without loss: resumes its session on the other instance and catches up its topic")
+  void movesWithoutLoss() throws Exception {
+    MessageBroker broker = InProcessBroker.create();
+    ConnectionRegistry registry = InMemoryConnectionRegistry.create();
+    RecoveryStore store = InMemoryRecoveryStore.create();
+    Gateway one = gateway("one", registry, broker, store);
+    Gateway two = gateway("two", registry, broker, store);
+    AtomicReference<URI> target = new AtomicReference<>(uri(one));
+    Recorder r = new Recorder();
+    GatewayClient client = GatewayClient.builder()
+        .uriSupplier(target::get)
+        .tokenSupplier(() -> CompletableFuture.completedFuture(token("mover")))
+        .listener(r)
+        .build();
+    try {
+      client.connect().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String session = client.sessionId();
+      client.subscribe("lobby").toCompletableFuture().get(10, TimeUnit.SECONDS);
+      two.publish("lobby", "1").toCompletableFuture().join();
+      two.sendToUser("mover", "1").toCompletableFuture().join();
+      Await.until("the first messages", () -> r.messages.size() == 2);
+
+      target.set(uri(two));
+      CompletableFuture<DrainReport> drain = one.drain(DrainOptions.builder()
+          .reconnectSpread(Duration.ofMillis(100)).maxClientDelay(Duration.ofMillis(100))
+          .deadline(Duration.ofSeconds(5)).build()).toCompletableFuture();
+      // Sent while the client moves: on the old connection, in between, or on the new one.
+      for (int i = 2; i <= 20; i++) {
+        two.publish("lobby", Integer.toString(i)).toCompletableFuture().join();
+        two.sendToUser("mover", Integer.toString(i)).toCompletableFuture().join();
+      }
+      assertEquals(1, drain.get(10, TimeUnit.SECONDS).leftAfterHint());
+      Await.until("reconnected to instance two", () -> client.state() == ClientState.CONNECTED
+          && r.states.contains("RECONNECTING->CONNECTED"));
+      two.publish("lobby", "21").toCompletableFuture().join();
+      two.sendToUser("mover", "21").toCompletableFuture().join();
+      Await.until("all 42 messages", () -> r.messages.size() >= 42);
+
+      List<String> expected = java.util.stream.IntStream.rangeClosed(1, 21).mapToObj(Integer::toString).toList();
+      List<Long> numbers = java.util.stream.LongStream.rangeClosed(1, 21).boxed().toList();
+      assertEquals(expected, r.direct().stream().map(ClientMessage::data).toList());
+      assertEquals(numbers, r.direct().stream().map(ClientMessage::seq).toList());
+      assertEquals(expected, r.topic("lobby").stream().map(ClientMessage::data).toList());
+      assertEquals(numbers, r.topic("lobby").stream().map(ClientMessage::seq).toList());
+      assertEquals(session, client.sessionId(), "resumed on instance two");
+      assertEquals(List.of(), r.errors, "a hinted move that resumes and catches up has nothing to report");
+    } finally {
+      client.close();
+      one.close();
+      two.close();
+      store.close();
       broker.close();
       registry.close();
     }

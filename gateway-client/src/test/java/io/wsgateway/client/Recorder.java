@@ -37,4 +37,14 @@ final class Recorder implements ClientListener {
   List<String> data() {
     return messages.stream().map(ClientMessage::data).toList();
   }
+
+  /** The direct messages, in delivery order. */
+  List<ClientMessage> direct() {
+    return messages.stream().filter(m -> m.topic() == null).toList();
+  }
+
+  /** The messages of {@code topic}, in delivery order. */
+  List<ClientMessage> topic(String topic) {
+    return messages.stream().filter(m -> topic.equals(m.topic())).toList();
+  }
 }

@@ -58,13 +58,6 @@ public final class GatewayOptions {
   public static final int DEFAULT_ADMIN_PORT = -1;
   /** Default admin bind address: loopback only, since the admin listener can drain the instance. */
   public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
-  /**
-   * Default recovery window: 120 s. With a recovery store, a disconnected session keeps receiving (into
-   * the store) for this long, so its client can resume; match the store's window.
-   */
-  public static final Duration DEFAULT_RECOVERY_WINDOW = Duration.ofSeconds(120);
-  /** Default time {@code close()} waits for disconnected sessions to be resumed elsewhere: 5 s. */
-  public static final Duration DEFAULT_HANDOVER_TIMEOUT = Duration.ofSeconds(5);
   /** Default: client frames of unreserved types are not forwarded upstream through the broker. */
   public static final boolean DEFAULT_FORWARD_UPSTREAM = false;
 
@@ -132,8 +125,6 @@ public final class GatewayOptions {
   private final boolean forwardUpstream;
   private final int adminPort;
   private final String adminHost;
-  private final Duration recoveryWindow;
-  private final Duration handoverTimeout;
   private final Path tlsCertificateChain;
   private final Path tlsPrivateKey;
   private final Duration authenticationTimeout;
@@ -173,8 +164,6 @@ public final class GatewayOptions {
     this.forwardUpstream = b.forwardUpstream;
     this.adminPort = b.adminPort;
     this.adminHost = b.adminHost;
-    this.recoveryWindow = b.recoveryWindow;
-    this.handoverTimeout = b.handoverTimeout;
     this.tlsCertificateChain = b.tlsCertificateChain;
     this.tlsPrivateKey = b.tlsPrivateKey;
     this.authenticationTimeout = b.authenticationTimeout;
@@ -310,14 +299,6 @@ public final class GatewayOptions {
     return adminHost;
   }
 
-  public Duration recoveryWindow() {
-    return recoveryWindow;
-  }
-
-  public Duration handoverTimeout() {
-    return handoverTimeout;
-  }
-
   /** PEM certificate chain for TLS, or {@code null} for plain WebSocket. */
   public Path tlsCertificateChain() {
     return tlsCertificateChain;
@@ -384,7 +365,6 @@ public final class GatewayOptions {
         + ", compression=" + compression + ", compressionLevel=" + compressionLevel
         + ", acceptBinary=" + acceptBinary + ", nativeTransport=" + nativeTransport + ", ioThreads=" + ioThreads
         + ", forwardUpstream=" + forwardUpstream + ", adminHost=" + adminHost + ", adminPort=" + adminPort
-        + ", recoveryWindow=" + recoveryWindow + ", handoverTimeout=" + handoverTimeout
         + ", tlsCertificateChain=" + tlsCertificateChain
         + ", tlsPrivateKey=" + (tlsPrivateKey == null ? null : "<set>")
         + ", authenticationTimeout=" + authenticationTimeout + ", adminToken=" + (adminToken == null ? null : "<set>")
@@ -422,8 +402,6 @@ public final class GatewayOptions {
     private boolean forwardUpstream = DEFAULT_FORWARD_UPSTREAM;
     private int adminPort = DEFAULT_ADMIN_PORT;
     private String adminHost = DEFAULT_ADMIN_HOST;
-    private Duration recoveryWindow = DEFAULT_RECOVERY_WINDOW;
-    private Duration handoverTimeout = DEFAULT_HANDOVER_TIMEOUT;
     private Path tlsCertificateChain;
     private Path tlsPrivateKey;
     private Duration authenticationTimeout = DEFAULT_AUTHENTICATION_TIMEOUT;
@@ -465,8 +443,6 @@ public final class GatewayOptions {
       forwardUpstream = o.forwardUpstream;
       adminPort = o.adminPort;
       adminHost = o.adminHost;
-      recoveryWindow = o.recoveryWindow;
-      handoverTimeout = o.handoverTimeout;
       tlsCertificateChain = o.tlsCertificateChain;
       tlsPrivateKey = o.tlsPrivateKey;
       authenticationTimeout = o.authenticationTimeout;
@@ -664,18 +640,6 @@ public final class GatewayOptions {
     /** Admin bind address. Default {@value GatewayOptions#DEFAULT_ADMIN_HOST}. */
     public Builder adminHost(String host) {
       this.adminHost = Objects.requireNonNull(host, "adminHost");
-      return this;
-    }
-
-    /** How long a disconnected session stays resumable here. Default {@link GatewayOptions#DEFAULT_RECOVERY_WINDOW} (120 s). */
-    public Builder recoveryWindow(Duration window) {
-      this.recoveryWindow = positive("recoveryWindow", window);
-      return this;
-    }
-
-    /** How long {@code close()} waits for sessions to resume elsewhere. Default {@link GatewayOptions#DEFAULT_HANDOVER_TIMEOUT} (5 s). */
-    public Builder handoverTimeout(Duration timeout) {
-      this.handoverTimeout = positive("handoverTimeout", timeout);
       return this;
     }
 

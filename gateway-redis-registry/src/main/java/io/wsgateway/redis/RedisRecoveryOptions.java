@@ -5,9 +5,11 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * The configuration of a {@link RedisRecoveryStore}: where Redis is, how keys are named, how long
- * sessions and how many messages are kept, and the command timeout. Immutable and thread-safe; build
- * with {@link #builder()}, start from {@link #defaults()}, change one with {@link #toBuilder()}.
+ * The configuration of a {@link RedisRecoveryStore}: where Redis is, how keys are named, how much
+ * each session and topic keeps and for how long, and the command timeout. Immutable and
+ * thread-safe; build with {@link #builder()}, start from {@link #defaults()}, change one with
+ * {@link #toBuilder()}. The limits shared with {@link io.wsgateway.recovery.InMemoryRecoveryStore}
+ * have the same defaults.
  */
 public final class RedisRecoveryOptions {
 
@@ -15,17 +17,27 @@ public final class RedisRecoveryOptions {
   public static final String DEFAULT_URI = "redis://127.0.0.1:6379";
   /** Prefix of every key the store writes; the same default as the registry's, whose keys differ. */
   public static final String DEFAULT_KEY_PREFIX = "wsgw:";
-  /** How long a detached session can be resumed. */
+  /** How long a detached session can be resumed: 120 s. */
   public static final Duration DEFAULT_WINDOW = Duration.ofSeconds(120);
-  /** Messages kept per session. */
+  /** Messages kept per session: 1,000. */
   public static final int DEFAULT_MAX_MESSAGES = 1_000;
-  /** How long an attached session outlives its last append or claim, should its instance crash. */
+  /** Frame bytes kept per session: 1 MiB. */
+  public static final long DEFAULT_MAX_BYTES = 1024 * 1024;
+  /** Sessions per user, live and detached, before the oldest detached ones are evicted: 32. */
+  public static final int DEFAULT_MAX_SESSIONS_PER_USER = 32;
+  /** Publications kept per topic: 1,000. */
+  public static final int DEFAULT_TOPIC_MAX_MESSAGES = 1_000;
+  /** Publication frame bytes kept per topic: 1 MiB. */
+  public static final long DEFAULT_TOPIC_MAX_BYTES = 1024 * 1024;
+  /** How long a topic's history outlives its latest publication: 120 s. */
+  public static final Duration DEFAULT_TOPIC_HISTORY_TTL = Duration.ofSeconds(120);
+  /** How long an attached session outlives its last create, claim or append, should its instance crash: 24 h. */
   public static final Duration DEFAULT_ATTACHED_TTL = Duration.ofHours(24);
-  /** How long one Redis command may take before its stage fails. */
+  /** How long one Redis command may take before its stage fails: 1 s. */
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(1);
-  /** How long {@link RedisRecoveryStore#create} waits for the first connection. */
+  /** How long {@link RedisRecoveryStore#create} waits for the first connection: 2 s. */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
-  /** Commands awaiting a reply before further calls fail at once. */
+  /** Calls awaiting a reply (or a script reload) before further calls fail at once: 100,000. */
   public static final int DEFAULT_MAX_PENDING_COMMANDS = 100_000;
 
   private static final RedisRecoveryOptions DEFAULTS = new Builder().build();
@@ -34,6 +46,11 @@ public final class RedisRecoveryOptions {
   private final String keyPrefix;
   private final Duration window;
   private final int maxMessages;
+  private final long maxBytes;
+  private final int maxSessionsPerUser;
+  private final int topicMaxMessages;
+  private final long topicMaxBytes;
+  private final Duration topicHistoryTtl;
   private final Duration attachedTtl;
   private final Duration commandTimeout;
   private final Duration connectTimeout;
@@ -44,6 +61,11 @@ public final class RedisRecoveryOptions {
     this.keyPrefix = b.keyPrefix;
     this.window = b.window;
     this.maxMessages = b.maxMessages;
+    this.maxBytes = b.maxBytes;
+    this.maxSessionsPerUser = b.maxSessionsPerUser;
+    this.topicMaxMessages = b.topicMaxMessages;
+    this.topicMaxBytes = b.topicMaxBytes;
+    this.topicHistoryTtl = b.topicHistoryTtl;
     this.attachedTtl = b.attachedTtl;
     this.commandTimeout = b.commandTimeout;
     this.connectTimeout = b.connectTimeout;
@@ -67,6 +89,11 @@ public final class RedisRecoveryOptions {
     b.keyPrefix = keyPrefix;
     b.window = window;
     b.maxMessages = maxMessages;
+    b.maxBytes = maxBytes;
+    b.maxSessionsPerUser = maxSessionsPerUser;
+    b.topicMaxMessages = topicMaxMessages;
+    b.topicMaxBytes = topicMaxBytes;
+    b.topicHistoryTtl = topicHistoryTtl;
     b.attachedTtl = attachedTtl;
     b.commandTimeout = commandTimeout;
     b.connectTimeout = connectTimeout;
@@ -88,6 +115,26 @@ public final class RedisRecoveryOptions {
 
   public int maxMessages() {
     return maxMessages;
+  }
+
+  public long maxBytes() {
+    return maxBytes;
+  }
+
+  public int maxSessionsPerUser() {
+    return maxSessionsPerUser;
+  }
+
+  public int topicMaxMessages() {
+    return topicMaxMessages;
+  }
+
+  public long topicMaxBytes() {
+    return topicMaxBytes;
+  }
+
+  public Duration topicHistoryTtl() {
+    return topicHistoryTtl;
   }
 
   public Duration attachedTtl() {
@@ -112,6 +159,11 @@ public final class RedisRecoveryOptions {
         + ", keyPrefix=" + keyPrefix
         + ", window=" + window
         + ", maxMessages=" + maxMessages
+        + ", maxBytes=" + maxBytes
+        + ", maxSessionsPerUser=" + maxSessionsPerUser
+        + ", topicMaxMessages=" + topicMaxMessages
+        + ", topicMaxBytes=" + topicMaxBytes
+        + ", topicHistoryTtl=" + topicHistoryTtl
         + ", attachedTtl=" + attachedTtl
         + ", commandTimeout=" + commandTimeout
         + ", connectTimeout=" + connectTimeout
@@ -126,6 +178,11 @@ public final class RedisRecoveryOptions {
     private String keyPrefix = DEFAULT_KEY_PREFIX;
     private Duration window = DEFAULT_WINDOW;
     private int maxMessages = DEFAULT_MAX_MESSAGES;
+    private long maxBytes = DEFAULT_MAX_BYTES;
+    private int maxSessionsPerUser = DEFAULT_MAX_SESSIONS_PER_USER;
+    private int topicMaxMessages = DEFAULT_TOPIC_MAX_MESSAGES;
+    private long topicMaxBytes = DEFAULT_TOPIC_MAX_BYTES;
+    private Duration topicHistoryTtl = DEFAULT_TOPIC_HISTORY_TTL;
     private Duration attachedTtl = DEFAULT_ATTACHED_TTL;
     private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
@@ -178,21 +235,62 @@ public final class RedisRecoveryOptions {
     }
 
     /**
-     * How many messages each session keeps; older ones are dropped and a resume from before them is
-     * {@code trimmed}. Bounds Redis memory per session. Default {@value #DEFAULT_MAX_MESSAGES}.
+     * How many messages each session keeps; older ones are dropped and a read from before them is
+     * {@code TRIMMED}. Default {@value #DEFAULT_MAX_MESSAGES}.
      */
     public Builder maxMessages(int maxMessages) {
-      if (maxMessages <= 0) {
-        throw new IllegalArgumentException("maxMessages: " + maxMessages + " (expected: > 0)");
-      }
-      this.maxMessages = maxMessages;
+      this.maxMessages = positive("maxMessages", maxMessages);
       return this;
     }
 
     /**
-     * How long an attached session's keys live after its last create, claim or append: a session
-     * whose instance crashed (and so never detached it) still expires. Default 24 h ({@link
-     * #DEFAULT_ATTACHED_TTL}).
+     * How many frame bytes each session keeps; older messages are dropped (the newest is always
+     * kept). Default 1 MiB ({@link #DEFAULT_MAX_BYTES}).
+     */
+    public Builder maxBytes(long maxBytes) {
+      this.maxBytes = positive("maxBytes", maxBytes);
+      return this;
+    }
+
+    /**
+     * How many sessions a user may have, live and detached; a new one beyond it evicts the user's
+     * oldest detached sessions (never a live one). Bounds the work of an append to a user. Default
+     * {@value #DEFAULT_MAX_SESSIONS_PER_USER}.
+     */
+    public Builder maxSessionsPerUser(int maxSessionsPerUser) {
+      this.maxSessionsPerUser = positive("maxSessionsPerUser", maxSessionsPerUser);
+      return this;
+    }
+
+    /** How many publications each topic keeps. Default {@value #DEFAULT_TOPIC_MAX_MESSAGES}. */
+    public Builder topicMaxMessages(int topicMaxMessages) {
+      this.topicMaxMessages = positive("topicMaxMessages", topicMaxMessages);
+      return this;
+    }
+
+    /**
+     * How many publication frame bytes each topic keeps (the newest is always kept). Default 1 MiB
+     * ({@link #DEFAULT_TOPIC_MAX_BYTES}).
+     */
+    public Builder topicMaxBytes(long topicMaxBytes) {
+      this.topicMaxBytes = positive("topicMaxBytes", topicMaxBytes);
+      return this;
+    }
+
+    /**
+     * How long a topic's history outlives its latest publication; its offset and epoch live 24 h
+     * (or this, if longer) so a quiet topic keeps its numbering. Default 120 s ({@link
+     * #DEFAULT_TOPIC_HISTORY_TTL}).
+     */
+    public Builder topicHistoryTtl(Duration topicHistoryTtl) {
+      this.topicHistoryTtl = positive("topicHistoryTtl", topicHistoryTtl);
+      return this;
+    }
+
+    /**
+     * How long an attached session's keys live after its last create or claim, extended by appends
+     * (at most every quarter of it): a session whose instance crashed, and so never detached it,
+     * still expires. Default 24 h ({@link #DEFAULT_ATTACHED_TTL}).
      */
     public Builder attachedTtl(Duration attachedTtl) {
       this.attachedTtl = positive("attachedTtl", attachedTtl);
@@ -200,8 +298,8 @@ public final class RedisRecoveryOptions {
     }
 
     /**
-     * How long a Redis command may take; past it the call fails with {@code internal}. Default 1 s
-     * ({@link #DEFAULT_COMMAND_TIMEOUT}).
+     * How long a Redis command may take; past it the call fails with {@code store_unavailable} (and
+     * may still have taken effect). Default 1 s ({@link #DEFAULT_COMMAND_TIMEOUT}).
      */
     public Builder commandTimeout(Duration commandTimeout) {
       this.commandTimeout = positive("commandTimeout", commandTimeout);
@@ -218,21 +316,31 @@ public final class RedisRecoveryOptions {
     }
 
     /**
-     * How many commands may await a reply on the shared connection; further calls fail at once
-     * rather than queue without bound. Default {@value #DEFAULT_MAX_PENDING_COMMANDS}.
+     * How many calls may await a reply on the shared connection, or a script reload; further calls
+     * fail at once rather than queue without bound. Default {@value #DEFAULT_MAX_PENDING_COMMANDS}.
      */
     public Builder maxPendingCommands(int maxPendingCommands) {
-      if (maxPendingCommands <= 0) {
-        throw new IllegalArgumentException(
-            "maxPendingCommands: " + maxPendingCommands + " (expected: > 0)");
-      }
-      this.maxPendingCommands = maxPendingCommands;
+      this.maxPendingCommands = positive("maxPendingCommands", maxPendingCommands);
       return this;
     }
 
     /** The options. */
     public RedisRecoveryOptions build() {
       return new RedisRecoveryOptions(this);
+    }
+
+    private static int positive(String name, int value) {
+      if (value <= 0) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
+      return value;
+    }
+
+    private static long positive(String name, long value) {
+      if (value <= 0) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
+      return value;
     }
 
     private static Duration positive(String name, Duration value) {

@@ -23,12 +23,16 @@ class RedisRecoveryStoreTest extends RecoveryStoreCompatibilityKit {
   }
 
   @Override
-  protected RecoveryStore newStore(Duration window, int maxMessages) {
+  protected RecoveryStore newStore(Limits limits) {
     return RedisRecoveryStore.create(RedisRecoveryOptions.builder()
         .uri(RedisTestSupport.URI)
         .keyPrefix(support.newStorePrefix())
-        .window(window)
-        .maxMessages(maxMessages)
+        .window(limits.window())
+        .maxMessages(limits.maxMessages())
+        .maxBytes(limits.maxBytes())
+        .maxSessionsPerUser(limits.maxSessionsPerUser())
+        .topicMaxMessages(limits.topicMaxMessages())
+        .topicHistoryTtl(limits.topicHistoryTtl())
         // CI shares two cores with Redis: see RedisTestSupport.testOptions.
         .commandTimeout(Duration.ofSeconds(5))
         .build());
@@ -38,7 +42,19 @@ class RedisRecoveryStoreTest extends RecoveryStoreCompatibilityKit {
   protected Duration window() {
     // Redis expires keys on its own clock, which a test cannot move: a short real window, which
     // the kit's elapse() waits out. Long enough that a claim right after a detach is within it
-    // under CI load; each expiry rule waits about 1.5 s.
+    // under CI load; each expiry rule waits about 2 s.
     return Duration.ofSeconds(1);
+  }
+
+  @Override
+  protected Duration topicHistoryTtl() {
+    return Duration.ofSeconds(1);
+  }
+
+  /** As a Redis restarted empty: every key of the store's prefix deleted (SCAN + DEL, never FLUSHALL). */
+  @Override
+  protected boolean loseEverything(RecoveryStore store) {
+    support.deleteKeys(((RedisRecoveryStore) store).options().keyPrefix());
+    return true;
   }
 }

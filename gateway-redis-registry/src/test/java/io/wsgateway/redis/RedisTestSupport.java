@@ -51,16 +51,29 @@ final class RedisTestSupport implements AutoCloseable {
   }
 
   long deleteRunKeys() {
+    return deleteKeys(runPrefix);
+  }
+
+  /** Deletes every key under {@code prefix} (inside this run's): SCAN + DEL. */
+  long deleteKeys(String prefix) {
+    if (!prefix.startsWith(runPrefix)) {
+      throw new IllegalArgumentException("prefix: " + prefix + " (expected: under " + runPrefix + ")");
+    }
     long deleted = 0;
     ScanCursor cursor = ScanCursor.INITIAL;
     do {
-      KeyScanCursor<String> page = redis.scan(cursor, ScanArgs.Builder.matches(runPrefix + "*").limit(1000));
+      KeyScanCursor<String> page = redis.scan(cursor, ScanArgs.Builder.matches(globEscape(prefix) + "*").limit(1000));
       if (!page.getKeys().isEmpty()) {
         deleted += redis.del(page.getKeys().toArray(String[]::new));
       }
       cursor = page;
     } while (!cursor.isFinished());
     return deleted;
+  }
+
+  /** {@code s} as a SCAN pattern that matches itself only. */
+  static String globEscape(String s) {
+    return s.replaceAll("([\\\\*?\\[\\]])", "\\\\$1");
   }
 
   @Override

@@ -7,12 +7,13 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.wsgateway.benchmarks.AbstractBenchmark;
-import io.wsgateway.recovery.AppendResult;
 import io.wsgateway.recovery.InMemoryRecoveryStore;
 import io.wsgateway.recovery.RecoveryStore;
+import io.wsgateway.recovery.SessionAppend;
+import io.wsgateway.recovery.TopicAppend;
+import io.wsgateway.recovery.UserAppend;
 import io.wsgateway.redis.RedisRecoveryOptions;
 import io.wsgateway.redis.RedisRecoveryStore;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -28,11 +29,15 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 
 /**
- * Throughput of the recovery store's hot path: appends per second, with {@link #IN_FLIGHT}
- * asynchronous appends in flight per benchmark thread (so Lettuce pipelines them on its one
- * connection), each thread appending to its own session. Frames of {@link #FRAME_BYTES} bytes, ids
- * of 18 characters, the default limit of 1,000 messages per session (so the log is trimmed on every
- * append once full). The in-memory store is the baseline beside Redis.
+ * Throughput of the recovery store's hot path, appends per second: {@link #appendToUser} (a direct
+ * message to a user with {@code sessions} sessions, one attached) and {@link #appendToTopic} (a
+ * publication), each with {@link #IN_FLIGHT} asynchronous appends in flight per benchmark thread (so
+ * the Redis store pipelines them on its one connection), each thread to its own user and topic.
+ * Frames of {@link #FRAME_BYTES} bytes, ids of about 20 characters, the default limit of 1,000
+ * messages (so a log is trimmed on every append once full). {@code dedupe} makes every append look
+ * for its id among the stream's newest 128 first (as for messages a broker may redeliver). The
+ * in-memory store is the baseline beside Redis. Every invocation checks that each append got the
+ * next seq or offset, in issue order, and was no duplicate.
  *
  * <p>{@link #main} measures the other cost, Redis memory per stored message: {@code used_memory}
  * before and after filling 100 sessions with 1,000 messages each.
@@ -52,6 +57,13 @@ public class RecoveryStoreBenchmark extends AbstractBenchmark {
   @Param({"in-memory", "redis"})
   public String store;
 
+  /** Sessions of the user an {@link #appendToUser} reaches: each gets the message. */
+  @Param({"1"})
+  public int sessions;
+
+  @Param({"false", "true"})
+  public boolean dedupe;
+
   private RecoveryStore s;
   private String prefix;
   private final AtomicInteger threads = new AtomicInteger();
@@ -64,9 +76,10 @@ public class RecoveryStoreBenchmark extends AbstractBenchmark {
           .uri(uri())
           .keyPrefix(prefix)
           .maxMessages(MAX_MESSAGES)
+          .topicMaxMessages(MAX_MESSAGES)
           .build());
     } else {
-      s = InMemoryRecoveryStore.create(Duration.ofSeconds(120), MAX_MESSAGES, Clock.systemUTC());
+      s = InMemoryRecoveryStore.builder().maxMessages(MAX_MESSAGES).topicMaxMessages(MAX_MESSAGES).build();
     }
   }
 
@@ -78,57 +91,87 @@ public class RecoveryStoreBenchmark extends AbstractBenchmark {
     }
   }
 
-  /** Per benchmark thread: its own session, ids and the seq its next append must get. */
+  /** Per benchmark thread: its own user (with its sessions) and topic, and the seqs to expect. */
   @State(Scope.Thread)
   public static class PerThread {
-    String session;
-    String owner;
-    String[] ids;
+    String user;
+    String topic;
+    String idPrefix;
     byte[] frame;
+    long nextId;
     long nextSeq = 1;
+    long nextOffset = 1;
 
     @Setup(Level.Trial)
     public void setUp(RecoveryStoreBenchmark b) {
       int t = b.threads.incrementAndGet();
-      session = "bench-session-" + t;
-      owner = "bench-instance/c" + t;
-      b.s.create(session, "bench-user-" + t, owner).toCompletableFuture().join();
-      ids = new String[IN_FLIGHT];
-      for (int i = 0; i < IN_FLIGHT; i++) {
-        ids[i] = String.format("m-%016x", ((long) t << 32) | i);
+      user = "bench-user-" + t;
+      topic = "bench-topic-" + t;
+      idPrefix = "m-" + t + "-";
+      for (int i = 0; i < b.sessions; i++) {
+        // One live session (the one a direct message is delivered to now), the others detached.
+        String owner = "bench-instance/c" + t + "-" + i;
+        b.s.create(user, "s" + i, owner).toCompletableFuture().join();
+        if (i > 0) {
+          b.s.detach(user, "s" + i, owner).toCompletableFuture().join();
+        }
       }
       frame = new byte[FRAME_BYTES];
       for (int i = 0; i < FRAME_BYTES; i++) {
         frame[i] = (byte) ('a' + i % 26);
       }
     }
+
+    /** A new message id: unique, so a deduplicating append never finds it. */
+    String nextId() {
+      return idPrefix + nextId++;
+    }
   }
 
   /**
-   * IN_FLIGHT appends to the thread's session, then waits for all; each must be appended with the
-   * next seq, in issue order.
+   * IN_FLIGHT appends to the thread's user, then waits for all; each must reach every session of
+   * the user with the next seq, in issue order.
    */
   @Benchmark
   @OperationsPerInvocation(IN_FLIGHT)
-  public long appends(PerThread t) {
+  public long appendToUser(PerThread t) {
     @SuppressWarnings("unchecked")
-    CompletableFuture<AppendResult>[] stages = new CompletableFuture[IN_FLIGHT];
+    CompletableFuture<UserAppend>[] stages = new CompletableFuture[IN_FLIGHT];
     for (int i = 0; i < IN_FLIGHT; i++) {
-      stages[i] = s.append(t.session, t.owner, t.ids[i], t.frame).toCompletableFuture();
+      stages[i] = s.appendToUser(t.user, t.nextId(), t.frame, dedupe).toCompletableFuture();
     }
-    for (CompletableFuture<AppendResult> stage : stages) {
-      AppendResult r = stage.join();
-      if (!r.appended() || r.seq() != t.nextSeq) {
-        throw new IllegalStateException("append: " + r + " (expected: appended(" + t.nextSeq + "))");
+    for (CompletableFuture<UserAppend> stage : stages) {
+      UserAppend r = stage.join();
+      check(!r.duplicate() && r.sessions().size() == sessions, "appendToUser: " + r);
+      for (SessionAppend a : r.sessions()) {
+        check(a.seq() == t.nextSeq, "appendToUser: " + a + " (expected seq " + t.nextSeq + ")");
       }
       t.nextSeq++;
     }
     return t.nextSeq;
   }
 
+  /** IN_FLIGHT publications to the thread's topic; each must get the next offset, in issue order. */
+  @Benchmark
+  @OperationsPerInvocation(IN_FLIGHT)
+  public long appendToTopic(PerThread t) {
+    @SuppressWarnings("unchecked")
+    CompletableFuture<TopicAppend>[] stages = new CompletableFuture[IN_FLIGHT];
+    for (int i = 0; i < IN_FLIGHT; i++) {
+      stages[i] = s.appendToTopic(t.topic, t.nextId(), t.frame, dedupe).toCompletableFuture();
+    }
+    for (CompletableFuture<TopicAppend> stage : stages) {
+      TopicAppend r = stage.join();
+      check(!r.duplicate() && r.offset() == t.nextOffset, "appendToTopic: " + r + " (expected offset " + t.nextOffset + ")");
+      t.nextOffset++;
+    }
+    return t.nextOffset;
+  }
+
   /**
    * Redis memory per stored message: {@code used_memory} before and after appending {@code
-   * sessions x 1,000} messages of 100 bytes. Args: [sessions, default 100].
+   * sessions x 1,000} messages of 100 bytes, each user with one session. Args: [sessions, default
+   * 100].
    */
   public static void main(String[] args) {
     int sessions = args.length > 0 ? Integer.parseInt(args[0]) : 100;
@@ -144,19 +187,17 @@ public class RecoveryStoreBenchmark extends AbstractBenchmark {
       }
       long before = usedMemory(c.sync());
       for (int n = 0; n < sessions; n++) {
-        String session = String.format("%s-%08d", UUID.randomUUID(), n);
-        String owner = "instance-1/" + UUID.randomUUID();
-        store.create(session, "user-" + n, owner).toCompletableFuture().join();
+        String user = "user-" + UUID.randomUUID();
+        String session = UUID.randomUUID().toString();
+        store.create(user, session, "instance-1/" + UUID.randomUUID()).toCompletableFuture().join();
         CompletableFuture<?>[] stages = new CompletableFuture<?>[MAX_MESSAGES];
         for (int i = 0; i < MAX_MESSAGES; i++) {
-          stages[i] = store.append(session, owner, String.format("m-%016x", ((long) n << 32) | i), frame)
+          stages[i] = store.appendToUser(user, String.format("m-%016x", ((long) n << 32) | i), frame, false)
               .toCompletableFuture();
         }
         CompletableFuture.allOf(stages).join();
-        long last = ((AppendResult) stages[MAX_MESSAGES - 1].join()).seq();
-        if (last != MAX_MESSAGES) {
-          throw new IllegalStateException("last seq " + last + " (expected: " + MAX_MESSAGES + ")");
-        }
+        long last = ((UserAppend) stages[MAX_MESSAGES - 1].join()).sessions().get(0).seq();
+        check(last == MAX_MESSAGES, "last seq " + last + " (expected: " + MAX_MESSAGES + ")");
       }
       long after = usedMemory(c.sync());
       long messages = (long) sessions * MAX_MESSAGES;

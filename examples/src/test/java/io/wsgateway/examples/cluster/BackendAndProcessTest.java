@@ -31,7 +31,7 @@ class BackendAndProcessTest {
   @BeforeAll
   static void start() {
     cluster = new ClusterFixture();
-    local = cluster.start("p1-" + cluster.runId);
+    local = cluster.start("p1-" + cluster.runId, true); // as the example: recovery on (a fleet shares one store)
   }
 
   @AfterAll

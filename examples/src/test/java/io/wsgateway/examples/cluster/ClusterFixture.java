@@ -54,6 +54,8 @@ final class ClusterFixture implements AutoCloseable {
   final String rabbitPrefix = "wsgwtest." + runId;
   final byte[] secret = ("cluster-secret-" + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8);
   final List<Gateway> gateways = new ArrayList<>();
+  /** The Redis the instances use: the machine's, or a test's private one ({@link #redisUri(String)}). */
+  private String redisUri = REDIS_URI;
   final List<AutoCloseable> resources = new ArrayList<>();
   /** Envelopes each instance received from the broker, by instance id. */
   final Map<String, AtomicLong> brokerTraffic = new ConcurrentHashMap<>();
@@ -62,17 +64,23 @@ final class ClusterFixture implements AutoCloseable {
     return start(instanceId, false);
   }
 
+  /** Makes the instances started from now on use the Redis at {@code uri} (a test's private one). */
+  ClusterFixture redisUri(String uri) {
+    this.redisUri = uri;
+    return this;
+  }
+
   /**
    * Starts an instance; with {@code recovery}, a Redis recovery store under the registry's own key
    * prefix, as the example gateway configures it.
    */
   Gateway start(String instanceId, boolean recovery) {
     ConnectionRegistry registry = RedisConnectionRegistry.create(
-        RedisRegistryOptions.builder().uri(REDIS_URI).keyPrefix(redisPrefix).build());
+        RedisRegistryOptions.builder().uri(redisUri).keyPrefix(redisPrefix).build());
     MessageBroker broker = counting(RabbitBroker.create(RabbitBrokerOptions.builder().uri(RABBIT_URI)
         .exchangePrefix(rabbitPrefix).upstreamEnabled(true).build()));
     RedisRecoveryStore store = recovery
-        ? RedisRecoveryStore.create(RedisRecoveryOptions.builder().uri(REDIS_URI).keyPrefix(redisPrefix).build())
+        ? RedisRecoveryStore.create(RedisRecoveryOptions.builder().uri(redisUri).keyPrefix(redisPrefix).build())
         : null;
     NettyGateway.Builder builder = NettyGateway.builder()
         .options(GatewayOptions.builder().host("127.0.0.1").port(0).instanceId(instanceId).forwardUpstream(true).build())

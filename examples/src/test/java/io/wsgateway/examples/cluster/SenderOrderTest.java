@@ -35,7 +35,7 @@ class SenderOrderTest {
   }
 
   @ParameterizedTest(name = "recovery {0}")
-  @ValueSource(booleans = {false})
+  @ValueSource(booleans = {true, false})
   @DisplayName("a burst of 900 sends to a user on another instance arrives in the order sent")
   void burstAcrossInstances(boolean recovery) {
     Gateway one = cluster.start("o1-" + cluster.runId, recovery);

@@ -39,7 +39,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -70,6 +70,12 @@ public final class ClientImpl implements GatewayClient {
   private static final long CLOSE_WAIT_MS = 2_000;
   /** The HTTP upgrade response is small; a refusal's JSON body fits easily. */
   private static final int MAX_HANDSHAKE_RESPONSE = 16 * 1024;
+  /**
+   * Server error codes (docs/protocol.md) that say a re-subscribe may succeed later: the recovery
+   * store did not answer, or the client sent too much at once. Such a re-subscribe is retried with
+   * backoff on the same connection instead of dropping the topic; its catch-up covers the wait.
+   */
+  private static final Set<String> RETRYABLE = Set.of("store_unavailable", "rate_limited");
 
   private final Supplier<URI> uriSupplier;
   private final Supplier<CompletionStage<String>> tokenSupplier;
@@ -90,13 +96,12 @@ public final class ClientImpl implements GatewayClient {
   private CompletableFuture<Void> connectFuture; // guarded by connectLock
   private volatile ClientState state = ClientState.IDLE;
   private volatile String sessionId;
-  private volatile long lastSeq;
 
   // Confined to the event loop from here on.
-  private final Sequencer sequencer = new Sequencer();
+  private final Delivery delivery = new Delivery(this::deliver, this::notifyError);
   private final ArrayDeque<Op> queue = new ArrayDeque<>();
   private final Map<String, Op> inflight = new HashMap<>();
-  private final Set<String> topics = new LinkedHashSet<>();
+  private final TopicPositions topics = delivery.topics();
   private Conn current;
   private int attempts;
   private ScheduledFuture<?> reconnectTimer;
@@ -196,7 +201,7 @@ public final class ClientImpl implements GatewayClient {
 
   @Override
   public long lastSeq() {
-    return lastSeq;
+    return delivery.lastSeq();
   }
 
   @Override
@@ -225,7 +230,7 @@ public final class ClientImpl implements GatewayClient {
 
   @Override
   public String toString() {
-    return "GatewayClient{state=" + state + ", session=" + sessionId + ", lastSeq=" + lastSeq + "}";
+    return "GatewayClient{state=" + state + ", session=" + sessionId + ", lastSeq=" + delivery.lastSeq() + "}";
   }
 
   private CompletionStage<Void> operation(Kind kind, String type, String key, String value, String data) {
@@ -308,9 +313,12 @@ public final class ClientImpl implements GatewayClient {
       inflight.remove(op.id, op);
     }
     String what = "no ack for " + op.kind.name().toLowerCase() + " within " + options.ackTimeout();
-    if (op.kind == Kind.REFRESH || op.kind == Kind.RESUBSCRIBE) {
+    if (op.kind == Kind.RESUBSCRIBE) {
       op.finish(this);
-      notifyError(op.kind == Kind.REFRESH ? ClientException.REFRESH_FAILED : ClientException.RESUBSCRIBE_FAILED, what);
+      retryResubscribe(op, what);
+    } else if (op.kind == Kind.REFRESH) {
+      op.finish(this);
+      notifyError(ClientException.REFRESH_FAILED, what);
     } else {
       op.fail(this, new ClientException(ClientException.ACK_TIMEOUT, what));
     }
@@ -425,7 +433,7 @@ public final class ClientImpl implements GatewayClient {
     q.append("access_token=").append(encode(token));
     String session = sessionId;
     if (session != null) {
-      q.append("&session=").append(encode(session)).append("&last_seq=").append(sequencer.lastSeq());
+      q.append("&session=").append(encode(session)).append("&last_seq=").append(delivery.lastSeq());
     }
     String path = base.getRawPath() == null || base.getRawPath().isEmpty() ? "/" : base.getRawPath();
     return URI.create(base.getScheme() + "://" + base.getRawAuthority() + path + "?" + q);
@@ -530,6 +538,7 @@ public final class ClientImpl implements GatewayClient {
       case "ack" -> onAck(f);
       case "error" -> onServerError(f);
       case "reconnect" -> onReconnectHint(conn, f);
+      case "gap" -> onGap(conn, f);
       default -> safely(() -> listener.onFrame(f.type(), text));
     }
   }
@@ -549,19 +558,13 @@ public final class ClientImpl implements GatewayClient {
     sessionId = f.session();
     attempts = 0;
     if (!resumed) {
-      sequencer.reset();
-      lastSeq = 0;
+      delivery.newSession();
     }
     setState(ClientState.CONNECTED);
     if (previous != null && !resumed) {
       notifyError(ClientException.RESUME_FAILED, reason);
-      // A new session has no subscriptions: restore them (the server restores them itself on resume).
-      for (String topic : topics) {
-        String id = nextId();
-        write(conn, new Op(Kind.RESUBSCRIBE, id, Frames.operation("subscribe", id, "topic", topic, null), topic,
-            null, false).timed(this));
-      }
     }
+    resubscribe(conn);
     scheduleRefresh(conn, f.expiresAt());
     while (!queue.isEmpty() && current == conn) {
       write(conn, queue.poll());
@@ -575,26 +578,64 @@ public final class ClientImpl implements GatewayClient {
     }
   }
 
+  /**
+   * A connection's subscriptions end with it (a resumed session does not restore them): after every
+   * welcome, subscribe again to every topic, with {@code since} and {@code epoch} when its position is
+   * known so that the server sends what was published meanwhile. A topic whose first subscribe is
+   * still queued is left to it.
+   */
+  private void resubscribe(Conn conn) {
+    Set<String> queued = new HashSet<>();
+    for (Op op : queue) {
+      if (op.kind == Kind.SUBSCRIBE) {
+        queued.add(op.topic);
+      }
+    }
+    for (String topic : topics.topics()) {
+      if (topics.epoch(topic) != null || !queued.contains(topic)) {
+        resubscribe(conn, topic, 0);
+      }
+    }
+  }
+
+  private void resubscribe(Conn conn, String topic, int attempt) {
+    String id = nextId();
+    Op op = new Op(Kind.RESUBSCRIBE, id, Frames.subscribe(id, topic, topics.last(topic), topics.epoch(topic)), topic,
+        null, false);
+    op.attempt = attempt;
+    write(conn, op.timed(this));
+  }
+
+  /**
+   * Sends a re-subscribe again after a backoff, on the same connection, if it is still the current
+   * one and the topic still subscribed (a new connection re-subscribes every topic anyway).
+   */
+  private void retryResubscribe(Op op, String why) {
+    Conn conn = op.conn;
+    long delay = backoff.delayMillis(op.attempt, () -> ThreadLocalRandom.current().nextDouble());
+    log.info("re-subscribe to {} failed ({}), retrying in {} ms", op.topic, why, delay);
+    loop.schedule(() -> {
+      if (conn == current && !conn.closingByUs && state == ClientState.CONNECTED && topics.contains(op.topic)) {
+        resubscribe(conn, op.topic, Math.min(op.attempt + 1, 62));
+      }
+    }, delay, TimeUnit.MILLISECONDS);
+  }
+
   private void onMessage(Conn conn, Frames.ServerFrame f) {
     if (!conn.welcomed || conn.discarding || f.data() == null) {
       return;
     }
-    if (f.seq() < 0) {
-      // Not numbered (not expected from the gateway): nothing to order it by, deliver as is.
-      deliver(new ClientMessage(f.from(), f.topic(), f.data(), 0));
-      return;
+    if (!delivery.message(f)) {
+      // Messages are missing: deliver nothing more of this connection; the reconnect recovers them.
+      conn.discarding = true;
+      closeByUs(conn, false);
     }
-    switch (sequencer.accept(f.seq())) {
-      case DELIVER -> {
-        lastSeq = f.seq();
-        deliver(new ClientMessage(f.from(), f.topic(), f.data(), f.seq()));
-      }
-      case DUPLICATE -> log.debug("dropping duplicate seq {} (last delivered {})", f.seq(), sequencer.lastSeq());
-      case GAP -> {
-        log.info("seq {} after {}: messages missing, reconnecting to resume", f.seq(), sequencer.lastSeq());
-        conn.discarding = true;
-        closeByUs(conn, false);
-      }
+  }
+
+  /** Ignored while discarding: the resume and catch-up after the reconnect report what is lost by then. */
+  private void onGap(Conn conn, Frames.ServerFrame f) {
+    if (conn.welcomed && !conn.discarding) {
+      delivery.gap(f);
     }
   }
 
@@ -604,6 +645,7 @@ public final class ClientImpl implements GatewayClient {
 
   private void onAck(Frames.ServerFrame f) {
     Op op = f.id() == null ? null : inflight.remove(f.id());
+    delivery.ack(f);
     if (op == null) {
       return;
     }
@@ -632,8 +674,12 @@ public final class ClientImpl implements GatewayClient {
       }
       case RESUBSCRIBE -> {
         op.finish(this);
-        topics.remove(op.topic);
-        notifyError(ClientException.RESUBSCRIBE_FAILED, op.topic + ": " + code + ": " + message);
+        if (RETRYABLE.contains(code)) {
+          retryResubscribe(op, code + ": " + message);
+        } else {
+          topics.remove(op.topic);
+          notifyError(ClientException.RESUBSCRIBE_FAILED, op.topic + ": " + code + ": " + message);
+        }
       }
       case SUBSCRIBE -> {
         topics.remove(op.topic);
@@ -679,7 +725,8 @@ public final class ClientImpl implements GatewayClient {
     conn.closeCode = code < 0 ? CloseCodes.NORMAL : code;
     conn.closeReason = reason == null ? "" : reason;
     // Echo the code, as RFC 6455 asks, then drop the socket; the end of the channel reconnects:
-    // 4001 with a fresh token from the supplier, 1008 (idle timeout, slow consumer), 1000 and 1001 alike.
+    // 4001 with a fresh token from the supplier, 1008 (idle timeout, slow consumer), 1013 (recovery store
+    // unavailable: the backoff spreads the retries), 1000 and 1001 alike.
     ch.writeAndFlush(new CloseWebSocketFrame(code < 0 ? CloseCodes.NORMAL : code, ""))
         .addListener(ChannelFutureListener.CLOSE);
   }
@@ -854,6 +901,8 @@ public final class ClientImpl implements GatewayClient {
     final CompletableFuture<Void> future = new CompletableFuture<>();
     ScheduledFuture<?> timeout;
     Conn conn;
+    /** How many times this re-subscribe was tried before, for its backoff. */
+    int attempt;
     private boolean finished;
 
     Op(Kind kind, String id, String frame, String topic, String token, boolean counted) {

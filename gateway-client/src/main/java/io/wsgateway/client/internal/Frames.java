@@ -17,9 +17,19 @@ public final class Frames {
 
   private Frames() {}
 
-  /** A server frame; fields it did not carry are {@code null} (or -1 for numbers). */
+  /**
+   * A server frame; fields it did not carry are {@code null} (or -1 for numbers).
+   *
+   * @param seq a direct message's number in the session
+   * @param offset a topic message's number in its topic's history, or a subscribe ack's position
+   * @param epoch the topic history's epoch (subscribe ack, topic gap), a string as the server wrote it
+   * @param recovered whether a subscribe with {@code since} caught up (absent without {@code since})
+   * @param nextSeq a session gap's first seq after the loss
+   * @param nextOffset a topic gap's first offset after the loss
+   */
   public record ServerFrame(String type, String id, String code, String message, String session, Boolean resumed,
-      String reason, long expiresAt, long delayMs, String from, String topic, String data, long seq) {}
+      String reason, long expiresAt, long delayMs, String from, String topic, String data, long seq, long offset,
+      String epoch, Boolean recovered, long nextSeq, long nextOffset) {}
 
   /**
    * Parses one server frame.
@@ -40,6 +50,11 @@ public final class Frames {
     String topic = null;
     String data = null;
     long seq = -1;
+    long offset = -1;
+    String epoch = null;
+    Boolean recovered = null;
+    long nextSeq = -1;
+    long nextOffset = -1;
     try (JsonParser p = JSON.createParser(text)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalArgumentException("not a JSON object");
@@ -53,13 +68,18 @@ public final class Frames {
           case "code" -> code = string(p, t);
           case "message" -> message = string(p, t);
           case "session" -> session = string(p, t);
-          case "resumed" -> resumed = t == JsonToken.VALUE_TRUE ? Boolean.TRUE : t == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
+          case "resumed" -> resumed = bool(p, t);
           case "reason" -> reason = string(p, t);
-          case "expires_at" -> expiresAt = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
-          case "delay_ms" -> delayMs = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+          case "expires_at" -> expiresAt = number(p, t);
+          case "delay_ms" -> delayMs = number(p, t);
           case "from" -> from = string(p, t);
           case "topic" -> topic = string(p, t);
-          case "seq" -> seq = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+          case "seq" -> seq = number(p, t);
+          case "offset" -> offset = number(p, t);
+          case "epoch" -> epoch = string(p, t);
+          case "recovered" -> recovered = bool(p, t);
+          case "next_seq" -> nextSeq = number(p, t);
+          case "next_offset" -> nextOffset = number(p, t);
           case "data" -> data = slice(text, p, t);
           default -> p.skipChildren();
         }
@@ -74,7 +94,7 @@ public final class Frames {
       throw new IllegalArgumentException("no string type");
     }
     return new ServerFrame(type, id, code, message, session, resumed, reason, expiresAt, delayMs, from, topic, data,
-        seq);
+        seq, offset, epoch, recovered, nextSeq, nextOffset);
   }
 
   /** The {@code type} and {@code id} (or {@code null}) of a raw client frame, after checking it is one JSON object. */
@@ -148,6 +168,23 @@ public final class Frames {
     return b.append('}').toString();
   }
 
+  /**
+   * {@code {"type":"subscribe","id":id,"topic":topic[,"since":since,"epoch":epoch]}}: with {@code
+   * epoch} not null, asks the server to catch up on the topic's publications after {@code since}.
+   */
+  public static String subscribe(String id, String topic, long since, String epoch) {
+    StringBuilder b = new StringBuilder(64 + topic.length());
+    b.append("{\"type\":\"subscribe\",\"id\":");
+    quote(b, id);
+    b.append(",\"topic\":");
+    quote(b, topic);
+    if (epoch != null) {
+      b.append(",\"since\":").append(since).append(",\"epoch\":");
+      quote(b, epoch);
+    }
+    return b.append('}').toString();
+  }
+
   private static void quote(StringBuilder b, String s) {
     b.append('"');
     JsonStringEncoder.getInstance().quoteAsString(s, b);
@@ -157,6 +194,23 @@ public final class Frames {
   private static String string(JsonParser p, JsonToken t) throws IOException {
     if (t == JsonToken.VALUE_STRING) {
       return p.getText();
+    }
+    p.skipChildren();
+    return null;
+  }
+
+  /** A non-negative integer, or -1 for anything else (a negative number, a float, another type). */
+  private static long number(JsonParser p, JsonToken t) throws IOException {
+    if (t == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+      return Math.max(-1, p.getLongValue());
+    }
+    p.skipChildren();
+    return -1;
+  }
+
+  private static Boolean bool(JsonParser p, JsonToken t) throws IOException {
+    if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
+      return t == JsonToken.VALUE_TRUE;
     }
     p.skipChildren();
     return null;

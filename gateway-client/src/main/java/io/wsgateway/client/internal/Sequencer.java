@@ -1,8 +1,9 @@
 package io.wsgateway.client.internal;
 
 /**
- * Decides, message by message, what the application sees: exactly once and in order within a
- * session. Pure logic, confined to one thread (the client's event loop); not thread-safe.
+ * Decides, direct message by direct message, what the application sees: exactly once and in {@code
+ * seq} order within a session (topic messages are numbered apart, see {@link TopicPositions}). Pure
+ * logic, confined to one thread (the client's event loop); not thread-safe.
  */
 public final class Sequencer {
 
@@ -30,6 +31,20 @@ public final class Sequencer {
   /** The last delivered {@code seq}, 0 if none: what a resume asks the server to continue after. */
   public long lastSeq() {
     return lastSeq;
+  }
+
+  /**
+   * The server said that the messages before {@code nextSeq} not received yet are lost (a {@code gap}
+   * frame): the stream continues at {@code nextSeq}.
+   *
+   * @return whether anything was skipped, i.e. {@code nextSeq} was beyond the next expected seq
+   */
+  public boolean skipTo(long nextSeq) {
+    if (nextSeq - 1 <= lastSeq) {
+      return false;
+    }
+    lastSeq = nextSeq - 1;
+    return true;
   }
 
   /** Starts a new session, numbered from 1 again. */

@@ -38,12 +38,59 @@ class FramesTest {
   }
 
   @Test
+  @DisplayName("read topic offsets, subscribe acks with position and recovery, and gap frames")
+  void topicsAndGaps() {
+    Frames.ServerFrame m = Frames.parse("{\"type\":\"message\",\"from\":\"a\",\"topic\":\"room\",\"data\":[1],\"offset\":12}");
+    assertEquals(12, m.offset());
+    assertEquals(-1, m.seq());
+    assertEquals("room", m.topic());
+    Frames.ServerFrame plain = Frames.parse("{\"type\":\"message\",\"topic\":\"room\",\"data\":1}");
+    assertEquals(-1, plain.offset());
+    assertEquals(-1, plain.seq());
+
+    Frames.ServerFrame ack = Frames.parse("{\"type\":\"ack\",\"id\":\"c2\",\"topic\":\"room\",\"offset\":7,"
+        + "\"epoch\":\"k3x9\",\"recovered\":false,\"reason\":\"trimmed\"}");
+    assertEquals("c2", ack.id());
+    assertEquals(7, ack.offset());
+    assertEquals("k3x9", ack.epoch());
+    assertEquals(Boolean.FALSE, ack.recovered());
+    assertEquals("trimmed", ack.reason());
+    assertNull(Frames.parse("{\"type\":\"ack\",\"id\":\"c3\"}").recovered());
+
+    Frames.ServerFrame sessionGap = Frames.parse("{\"type\":\"gap\",\"reason\":\"trimmed\",\"next_seq\":40}");
+    assertEquals(40, sessionGap.nextSeq());
+    assertNull(sessionGap.topic());
+    Frames.ServerFrame topicGap = Frames.parse(
+        "{\"type\":\"gap\",\"topic\":\"room\",\"reason\":\"history_reset\",\"epoch\":\"e2\",\"next_offset\":1}");
+    assertEquals(1, topicGap.nextOffset());
+    assertEquals("e2", topicGap.epoch());
+    assertEquals("history_reset", topicGap.reason());
+  }
+
+  @Test
+  @DisplayName("read numbers of the wrong shape as absent, and skip values of the wrong type without losing the fields after them")
+  void wrongShapes() {
+    Frames.ServerFrame f = Frames.parse("{\"type\":\"message\",\"offset\":-3,\"seq\":1.5,\"recovered\":{\"a\":[1]},"
+        + "\"epoch\":7,\"next_seq\":99999999999999999999999,\"topic\":\"t\",\"data\":0}");
+    assertEquals(-1, f.offset());
+    assertEquals(-1, f.seq());
+    assertNull(f.recovered());
+    assertNull(f.epoch());
+    assertEquals(-1, f.nextSeq());
+    assertEquals("t", f.topic());
+    assertEquals("0", f.data());
+  }
+
+  @Test
   @DisplayName("write operations with escaped strings and raw data")
   void operation() {
     assertEquals("{\"type\":\"send\",\"id\":\"c1\",\"to\":\"b\\\"ob\",\"data\":{\"x\":1}}",
         Frames.operation("send", "c1", "to", "b\"ob", "{\"x\":1}"));
     assertEquals("{\"type\":\"subscribe\",\"id\":\"c2\",\"topic\":\"room\"}",
         Frames.operation("subscribe", "c2", "topic", "room", null));
+    assertEquals("{\"type\":\"subscribe\",\"id\":\"c3\",\"topic\":\"r\\\"m\"}", Frames.subscribe("c3", "r\"m", -1, null));
+    assertEquals("{\"type\":\"subscribe\",\"id\":\"c4\",\"topic\":\"room\",\"since\":0,\"epoch\":\"k3x9\"}",
+        Frames.subscribe("c4", "room", 0, "k3x9"));
   }
 
   @Test

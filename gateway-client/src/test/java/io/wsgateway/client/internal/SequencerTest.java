@@ -1,6 +1,8 @@
 package io.wsgateway.client.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wsgateway.client.internal.Sequencer.Verdict;
 import org.junit.jupiter.api.DisplayName;
@@ -44,6 +46,20 @@ class SequencerTest {
     assertEquals(Verdict.DELIVER, s.accept(2));
     assertEquals(Verdict.DELIVER, s.accept(3));
     assertEquals(Verdict.DELIVER, s.accept(4));
+  }
+
+  @Test
+  @DisplayName("skips to the next seq a gap frame names, and only forward")
+  void skipTo() {
+    Sequencer s = new Sequencer();
+    s.accept(1);
+    assertTrue(s.skipTo(5), "messages 2..4 are lost");
+    assertEquals(4, s.lastSeq());
+    assertEquals(Verdict.DELIVER, s.accept(5));
+    assertFalse(s.skipTo(6), "nothing lost: 6 is the next one");
+    assertFalse(s.skipTo(3), "never backwards");
+    assertEquals(5, s.lastSeq());
+    assertEquals(Verdict.DUPLICATE, s.accept(4));
   }
 
   @Test

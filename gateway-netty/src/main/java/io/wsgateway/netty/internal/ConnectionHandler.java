@@ -30,9 +30,6 @@ import io.wsgateway.ErrorCodes;
 import io.wsgateway.GatewayException;
 import io.wsgateway.Principal;
 import io.wsgateway.netty.GatewayOptions;
-import io.wsgateway.recovery.Backlog;
-import io.wsgateway.recovery.RecoveryStore;
-import io.wsgateway.recovery.SessionState;
 import io.wsgateway.recovery.StoredMessage;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -52,16 +49,12 @@ import org.slf4j.LoggerFactory;
  * sequenced messages. All mutable state is confined to the channel's event loop, except the fields
  * marked volatile or concurrent, which other threads read.
  */
-final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Connection, SessionSink {
+final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Connection {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
   private static final int MAX_NAME_LENGTH = 256;
   /** Bound of messages held while the registry confirms a new connection (normally milliseconds). */
   private static final int MAX_BEFORE_WELCOME = 1024;
-  /** Bound of messages held behind a gap in store-assigned seqs. */
-  private static final int MAX_OUT_OF_ORDER = 4096;
-  /** How long a resumed session waits for its previous owner's hand-over before going on without. */
-  private static final long HANDOVER_WAIT_MILLIS = 1_000;
   /** How long a client may take to answer our close frame before the socket is closed anyway. */
   private static final int CLOSE_HANDSHAKE_TIMEOUT_SECONDS = 5;
 
@@ -73,35 +66,22 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   /** The session asked to resume ({@code session} query parameter), or {@code null}. */
   private final String resumeSession;
   private final long resumeLastSeq;
-  private volatile String sessionId;
-  /** Whether the session is open in the recovery store (new or resumed), so it survives a disconnect. */
-  private volatile boolean sessionOpen;
+  /** The session without a recovery store; with one, {@link StoreSession} has it. */
+  private final String sessionId;
+  /** The session in the recovery store, or {@code null} without one. */
+  private final StoreSession session;
   /** Created on the first subscribe: most connections never subscribe, and an idle one stays small. */
   private volatile Set<String> subscriptions;
+  /** With a recovery store: each subscription's position in its topic's history; on the event loop. */
+  private Map<String, TopicCursor> cursors;
   private volatile Principal principal;
   private volatile boolean open = true;
 
   // Event-loop confined state.
   private ChannelHandlerContext ctx;
-  /** Highest seq assigned to this session so far (by the store, or here without one). */
+  /** Without a recovery store, the seq of the last direct message written: numbered here. */
   private long lastAssigned;
-  /** The seq the next frame on the wire carries: frames leave strictly in seq order. */
-  private long nextToWrite = 1;
-  /** Messages whose seq came back ahead of an earlier one still being appended. */
-  private java.util.TreeMap<Long, byte[]> outOfOrder;
-  /** Whether appends go to the recovery store; false without one, or after it failed. */
-  private boolean recoverable;
-  /**
-   * A resumed session waits for its previous owner to hand over what it still had (forwarded
-   * messages are written meanwhile, others held), so one sender's messages keep their order.
-   */
-  private boolean awaitingHandover;
-  private ScheduledFuture<?> handoverTimer;
-  /** Forwarded messages that arrived before the welcome; written right after the backlog. */
-  private java.util.ArrayDeque<Pending> forwardedEarly;
-  /** Recent message ids, with a recovery store only (see {@link RecentIds}); allocated on first use. */
-  private RecentIds recentIds;
-  /** This connection's sends leave in the order the client sent them; created on the first send. */
+  /** This connection's sends and publishes leave in the order the client sent them; made on first use. */
   private SendOrder sendOrder;
   private long lastReadNanos;
   /** Frame rate, refresh rate and protocol-error count of this client (see docs/security.md). */
@@ -120,14 +100,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
    */
   private boolean wireFrames;
   /**
-   * Messages that arrived before the welcome frame was written (the connection is routable locally
-   * before the registry confirms it): the welcome is always the first frame.
+   * Without a recovery store, messages that arrived before the welcome frame was written (the
+   * connection is routable locally before the registry confirms it): the welcome is always the first
+   * frame. With a store, {@link StoreSession} and {@link TopicCursor} hold them.
    */
-  private java.util.ArrayDeque<Pending> beforeWelcome = new java.util.ArrayDeque<>();
+  private java.util.ArrayDeque<Pending> beforeWelcome;
 
-  private record Pending(String messageId, byte[] prefix, CompletableFuture<Void> safe) {}
+  /** A message held before the welcome: a direct one ({@code topic} null) or a topic's. */
+  private record Pending(String topic, byte[] prefix) {}
 
-  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
   private boolean closing;
   private int closeCode = CloseCodes.ABNORMAL;
   private String closeReason = "connection dropped";
@@ -142,13 +123,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     this.options = gateway.options();
     this.channel = channel;
     this.principal = principal;
-    this.id = Ids.random();
+    this.id = Ids.secret();
     // Only sessions in a recovery store have an owner string; without one it would be dead weight.
     this.owner = gateway.recovery() == null ? null : gateway.instanceId() + "/" + id;
-    this.sessionId = Ids.random();
+    this.sessionId = Ids.secret();
     this.resumeSession = resumeSession;
     this.resumeLastSeq = resumeLastSeq;
-    this.recoverable = gateway.recovery() != null;
+    this.session = gateway.recovery() == null ? null : new StoreSession(gateway, this, sessionId);
+    this.beforeWelcome = session == null ? new java.util.ArrayDeque<>() : null;
     this.limits = new InboundLimits(options, System.nanoTime());
     this.gate = new WriteGate(channel, options,
         () -> closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true));
@@ -192,170 +174,29 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   /** Opens the session: resumes the requested one when the store has it, else starts a new one. */
   private void openSession() {
-    RecoveryStore store = gateway.recovery();
-    if (store == null) {
+    if (closing) {
+      return;
+    }
+    if (session == null) {
       welcome(resumeSession == null ? null : Boolean.FALSE, resumeSession == null ? null : "recovery_disabled");
-      return;
-    }
-    if (resumeSession == null) {
-      startFresh(null);
-      return;
-    }
-    // Listen for the session before claiming it: once claimed, the previous owner forwards what it
-    // still receives, and that must find this connection (it is held until the backlog is written).
-    gateway.onSessionOpening(resumeSession, this);
-    store.claim(resumeSession, userId(), owner).whenComplete((state, error) -> onEventLoop(() -> {
-      if (closing) {
-        return;
-      }
-      if (error != null) {
-        log.warn("connection {}: resume of {} failed: {}", id, resumeSession, error.toString());
-        startFresh("store_unavailable");
-      } else if (!state.known()) {
-        startFresh("unknown_session");
-      } else if (resumeLastSeq > state.lastSeq()) {
-        startFresh("invalid_last_seq");
-      } else {
-        if (state.previousOwner() != null) {
-          awaitingHandover = true;
-          handoverTimer = channel.eventLoop().schedule(this::onHandedOver, HANDOVER_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-          gateway.notifyClaimed(state.previousOwner(), resumeSession);
-        }
-        store.read(resumeSession, resumeLastSeq).whenComplete((backlog, readError) -> onEventLoop(() -> {
-          if (closing) {
-            return;
-          }
-          long expected = state.lastSeq() - resumeLastSeq;
-          if (readError != null) {
-            startFresh("store_unavailable");
-          } else if (backlog.trimmed() || backlog.messages().size() != expected) {
-            startFresh("trimmed");
-          } else {
-            resume(state, backlog);
-          }
-        }));
-      }
-    }));
-  }
-
-  private void startFresh(String reason) {
-    if (resumeSession != null) {
-      gateway.onSessionAbandoned(resumeSession, this);
-    }
-    gateway.recovery().create(sessionId, userId(), owner).whenComplete((v, error) -> onEventLoop(() -> {
-      if (error != null) {
-        log.warn("connection {}: session not recoverable, store failed: {}", id, error.toString());
-        recoverable = false;
-      } else {
-        sessionOpen = true;
-        gateway.onSessionOpened(this);
-      }
-      welcome(resumeSession == null ? null : Boolean.FALSE, reason);
-    }));
-  }
-
-  private void resume(SessionState state, Backlog backlog) {
-    sessionId = resumeSession;
-    recentIds = new RecentIds();
-    lastAssigned = state.lastSeq();
-    nextToWrite = resumeLastSeq + 1;
-    sessionOpen = true;
-    gateway.onSessionOpened(this);
-    writeWelcome(Boolean.TRUE, null);
-    long seq = backlog.firstSeq();
-    for (StoredMessage m : backlog.messages()) {
-      remember(m.id());
-      writeSequenced(seq++, m.frame());
-    }
-    restoreSubscriptions(state.subscriptions());
-    java.util.ArrayDeque<Pending> early = forwardedEarly;
-    forwardedEarly = null;
-    if (early != null) {
-      for (Pending m : early) {
-        if (isOfRevokedTopic(m.prefix())) {
-          settle(m.safe());
-        } else {
-          writeNow(m.messageId(), m.prefix(), m.safe());
-        }
-      }
-    }
-    if (!awaitingHandover) {
-      releaseHeld();
+    } else {
+      session.open(resumeSession, resumeLastSeq);
     }
   }
 
-  /** The previous owner handed the session over (or we stopped waiting): live messages may flow. */
-  void onHandedOver() {
-    onEventLoop(() -> {
-      if (!awaitingHandover) {
-        return;
-      }
-      awaitingHandover = false;
-      if (handoverTimer != null) {
-        handoverTimer.cancel(false);
-      }
-      if (welcomed) {
-        releaseHeld();
-      }
-    });
-  }
-
-  /** A message the session's previous owner forwarded: it goes ahead of messages held meanwhile. */
-  CompletionStage<Void> deliverForwarded(String messageId, byte[] prefix) {
-    CompletableFuture<Void> safe = new CompletableFuture<>();
-    onEventLoop(() -> {
-      if (!welcomed && !closing) {
-        if (forwardedEarly == null) {
-          forwardedEarly = new java.util.ArrayDeque<>();
-        }
-        forwardedEarly.add(new Pending(messageId, prefix, safe));
-      } else if (isOfRevokedTopic(prefix)) {
-        settle(safe);
-      } else {
-        writeNow(messageId, prefix, safe);
-      }
-    });
-    return safe;
-  }
-
-  private void welcome(Boolean resumed, String reason) {
-    writeWelcome(resumed, reason);
-    releaseHeld();
-  }
-
-  private boolean welcomed;
-
-  private void writeWelcome(Boolean resumed, String reason) {
-    welcomed = true;
+  /** Writes the welcome, always the first frame, then what was held for it (without a store). */
+  void welcome(Boolean resumed, String reason) {
     Principal p = principal;
     Instant expiresAt = p.expiresAt();
-    writeText(Protocol.welcome(sessionId, id, p.userId(), gateway.instanceId(), options.pingInterval().toMillis(),
+    writeText(Protocol.welcome(sessionId(), id, p.userId(), gateway.instanceId(), options.pingInterval().toMillis(),
         expiresAt == null ? null : expiresAt.toEpochMilli(), resumed, reason), "welcome");
-  }
-
-  private void releaseHeld() {
-    java.util.ArrayDeque<Pending> early = beforeWelcome;
+    java.util.ArrayDeque<Pending> held = beforeWelcome;
     beforeWelcome = null;
-    if (early == null) {
-      return;
+    if (held != null) {
+      for (Pending m : held) {
+        writeFrame(m.topic() == null ? ++lastAssigned : -1, m.prefix(), null);
+      }
     }
-    for (Pending m : early) {
-      writeMessage(m.messageId(), m.prefix(), m.safe());
-    }
-  }
-
-  /** Records a message id; false if it was seen recently (a second copy during a handover). */
-  private boolean remember(String messageId) {
-    RecentIds recent = recentIds();
-    return recent == null || recent.firstTime(messageId);
-  }
-
-  /** This session's recent ids, shared with the detached session that takes its place; null without a store. */
-  RecentIds recentIds() {
-    if (recentIds == null && gateway.recovery() != null) {
-      recentIds = new RecentIds();
-    }
-    return recentIds;
   }
 
   // ---- Connection ----
@@ -367,7 +208,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
 
   @Override
   public String sessionId() {
-    return sessionId;
+    return session == null ? sessionId : session.sessionId();
   }
 
   @Override
@@ -375,8 +216,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     return principal;
   }
 
-  @Override
-  public String userId() {
+  String userId() {
     return principal.userId();
   }
 
@@ -384,8 +224,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     return owner;
   }
 
-  boolean isSessionOpen() {
-    return sessionOpen;
+  /** Whether the connection is closing or closed: nothing more is written. Event loop only. */
+  boolean isClosing() {
+    return closing;
   }
 
   @Override
@@ -399,8 +240,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     return s == null ? Set.of() : Set.copyOf(s);
   }
 
-  @Override
-  public Set<String> liveSubscriptions() {
+  /** The topics this connection subscribes to (a live view, shared with the gateway's topic table). */
+  Set<String> liveSubscriptions() {
     Set<String> s = subscriptions;
     if (s == null) {
       synchronized (this) {
@@ -458,159 +299,69 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   // ---- delivery ----
 
   /**
-   * Delivers one message of this session's stream. The seq is assigned on the event loop (or by the
-   * recovery store, in issue order) and frames leave in seq order.
+   * A direct message without a recovery store: numbered here, on the event loop, so frames leave in
+   * the order messages reach the connection. May be called from any thread.
    */
-  @Override
-  public CompletionStage<Void> deliver(String messageId, byte[] prefix) {
-    // Without a recovery store a message is as safe as it gets once queued for the socket.
-    CompletableFuture<Void> safe = gateway.recovery() == null ? null : new CompletableFuture<>();
-    if (channel.eventLoop().inEventLoop()) {
-      writeMessage(messageId, prefix, safe);
-    } else {
-      try {
-        channel.eventLoop().execute(() -> writeMessage(messageId, prefix, safe));
-      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-        // The instance is stopping and this connection with it: nothing left to write to.
-        settle(safe);
-      }
-    }
-    return safe == null ? DONE : safe;
-  }
-
-  private static void settle(CompletableFuture<Void> safe) {
-    if (safe != null) {
-      safe.complete(null);
-    }
-  }
-
-  private void writeMessage(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
-    writeMessage(messageId, prefix, safe, null);
+  void deliver(byte[] prefix) {
+    onEventLoopOrDrop(() -> writeDirect(null, prefix));
   }
 
   /**
-   * As above; {@code shared}, when not null, is the fan-out batch's encoding of {@code prefix}, used
-   * only if the frame is written now (anything kept for later keeps {@code prefix}).
+   * A direct message the recovery store appended to this connection's session at {@code seq} of
+   * {@code epoch}; written in seq order. May be called from any thread.
    */
-  private void writeMessage(String messageId, byte[] prefix, CompletableFuture<Void> safe, SharedFrame shared) {
+  void deliverSequenced(long seq, long epoch, String messageId, byte[] prefix) {
+    session.deliver(seq, epoch, messageId, prefix);
+  }
+
+  /** Writes a message without a store's number; held until the welcome. */
+  private void writeDirect(String topic, byte[] prefix) {
     if (closing) {
-      if (recoverable && sessionOpen) {
-        // The socket is going, the session is not: keep the message for the client's resume (once:
-        // the detached session taking this one's place shares the recent ids).
-        if (remember(messageId)) {
-          keepForResume(messageId, prefix, safe);
-        } else {
-          settle(safe);
-        }
-        return;
-      } else {
-        log.info("connection {} closing: message {} for session {} dropped (recoverable {}, open {})", id, messageId,
-            sessionId, recoverable, sessionOpen);
-      }
-      settle(safe);
       return;
     }
     if (beforeWelcome != null) {
       if (beforeWelcome.size() >= MAX_BEFORE_WELCOME) {
         closeWith(CloseCodes.POLICY_VIOLATION, CloseCodes.REASON_SLOW_CONSUMER, true);
-        settle(safe);
         return;
       }
-      beforeWelcome.add(new Pending(messageId, prefix, safe));
+      beforeWelcome.add(new Pending(topic, prefix));
       return;
     }
-    writeNow(messageId, prefix, safe, shared);
+    writeFrame(topic == null ? ++lastAssigned : -1, prefix, null);
   }
 
-  private void writeNow(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
-    writeNow(messageId, prefix, safe, null);
+  /** A session message the store numbered, in order (from {@link StoreSession}). */
+  void writeSessionMessage(long seq, byte[] prefix) {
+    writeFrame(seq, prefix, null);
   }
 
-  /** Sequences and writes a message now: appended to the session first when it is recoverable. */
-  private void writeNow(String messageId, byte[] prefix, CompletableFuture<Void> safe, SharedFrame shared) {
-    if (closing) {
-      writeMessage(messageId, prefix, safe);
-      return;
-    }
-    if (!remember(messageId)) {
-      settle(safe);
-      return;
-    }
-    if (!recoverable || !sessionOpen) {
-      writeSequenced(++lastAssigned, prefix, shared);
-      settle(safe);
-      return;
-    }
-    gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> onEventLoop(() -> {
-      if (log.isDebugEnabled()) {
-        log.debug("connection {} session {}: message {} append {} error {}, next to write {}", id, sessionId, messageId,
-            result == null ? null : result.appended() + "/" + result.seq() + "/" + result.owner(), error, nextToWrite);
-      }
-      settle(safe);
-      if (error != null) {
-        // Without the store the session cannot be resumed, but the client still gets every message.
-        log.warn("connection {}: recovery store failed, session {} no longer recoverable: {}", id, sessionId,
-            error.toString());
-        recoverable = false;
-        writeSequenced(++lastAssigned, prefix);
-      } else if (!result.appended()) {
-        // The session was resumed on another connection: hand the message over and let this one go.
-        if (result.owner() != null) {
-          gateway.forwardToSession(result.owner(), sessionId, messageId, prefix);
-        }
-        sessionOpen = false;
-        closeWith(CloseCodes.CLOSED_BY_HOST, "session resumed elsewhere", false);
-      } else if (!recoverable) {
-        writeSequenced(++lastAssigned, prefix);
-      } else {
-        lastAssigned = Math.max(lastAssigned, result.seq());
-        writeSequenced(result.seq(), prefix);
-      }
-    }));
+  /** A topic publication in offset order (from {@link TopicCursor}); {@code shared} may encode it. */
+  void writeTopicMessage(long offset, byte[] prefix, SharedFrame shared) {
+    writeFrame(offset, prefix, shared);
   }
 
-  private void keepForResume(String messageId, byte[] prefix, CompletableFuture<Void> safe) {
-    gateway.recovery().append(sessionId, owner, messageId, prefix).whenComplete((result, error) -> {
-      if (error != null) {
-        log.warn("session {}: message {} not kept for recovery: {}", sessionId, messageId, error.toString());
-        settle(safe);
-      } else if (!result.appended() && result.owner() != null) {
-        gateway.forwardToSession(result.owner(), sessionId, messageId, prefix)
-            .whenComplete((v, e) -> settle(safe));
-      } else {
-        settle(safe);
+  /** Runs {@code task} on the event loop; drops it if the loop no longer takes tasks (stopping). */
+  private void onEventLoopOrDrop(Runnable task) {
+    if (channel.eventLoop().inEventLoop()) {
+      task.run();
+    } else {
+      try {
+        channel.eventLoop().execute(task);
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        // The instance is stopping and this connection with it: nothing left to write to.
       }
-    });
+    }
   }
 
-  private void writeSequenced(long seq, byte[] prefix) {
-    writeSequenced(seq, prefix, null);
+  /** The session was resumed by another connection: this one goes. */
+  void takenOver() {
+    onEventLoopOrDrop(() -> closeWith(CloseCodes.CLOSED_BY_HOST, CloseCodes.REASON_RESUMED_ELSEWHERE, false));
   }
 
-  /** Writes frames strictly in seq order, holding any that arrive ahead of a gap. */
-  private void writeSequenced(long seq, byte[] prefix, SharedFrame shared) {
-    if (seq < nextToWrite) {
-      if (log.isDebugEnabled()) {
-        log.debug("connection {} session {}: seq {} dropped, next to write {}", id, sessionId, seq, nextToWrite);
-      }
-      return;
-    }
-    if (seq > nextToWrite) {
-      if (log.isDebugEnabled()) {
-        log.debug("connection {} session {}: seq {} held, next to write {}", id, sessionId, seq, nextToWrite);
-      }
-      if (outOfOrder == null) {
-        outOfOrder = new java.util.TreeMap<>();
-      }
-      outOfOrder.put(seq, prefix);
-      if (outOfOrder.size() > MAX_OUT_OF_ORDER) {
-        closeWith(CloseCodes.INTERNAL_ERROR, "message sequence gap", true);
-      }
-      return;
-    }
-    writeFrame(nextToWrite++, prefix, shared);
-    while (outOfOrder != null && !outOfOrder.isEmpty() && outOfOrder.firstKey() == nextToWrite) {
-      writeFrame(nextToWrite++, outOfOrder.pollFirstEntry().getValue(), null);
+  /** The recovery store lost its data: re-create this connection's session there. */
+  void restoreSession() {
+    if (session != null) {
+      onEventLoopOrDrop(session::restore);
     }
   }
 
@@ -625,7 +376,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     if (!wireFrames) {
       frame = new TextWebSocketFrame(Protocol.message(ctx.alloc(), prefix, n));
     } else if (shared != null) {
-      frame = shared.wireFrame(ctx.alloc(), n);
+      frame = shared.wireFrame(ctx.alloc());
     } else {
       // Encoded here, in one buffer, instead of a payload buffer that the frame encoder copies again.
       frame = Protocol.wireMessage(ctx.alloc(), prefix, n);
@@ -642,7 +393,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     ctx.fireChannelWritabilityChanged();
   }
 
-  private void writeText(String text, String type) {
+  /** Writes a server text frame (welcome, ack, error, gap...) outside the message streams. */
+  void writeText(String text, String type) {
     onEventLoop(() -> {
       if (closing) {
         return;
@@ -688,18 +440,30 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   }
 
   /**
-   * Writes one message of a fan-out batch the caller runs on this connection's event loop, without a
-   * flush task of its own. Only without a recovery store (then the seq is assigned here,
-   * synchronously).
+   * Writes one publication of a fan-out batch the caller runs on this connection's event loop,
+   * without a flush task of its own: in offset order through the subscription's cursor when the
+   * topic has a history, else at once.
    *
    * @return whether the caller now owes this connection a {@link #flushBatch}: false when a flush is
    *     already on its way (a flush task, or an earlier batch that owes one), which then also carries
    *     this write. Until the owed flush, other writes here leave their flush to it as well.
    */
-  boolean writeInBatch(String messageId, SharedFrame frame) {
+  boolean writeInBatch(String topic, String messageId, long epoch, SharedFrame frame) {
     boolean owed = !flushScheduled;
     flushScheduled = true; // suppresses scheduleFlush(): whoever set it flushes
-    writeMessage(messageId, frame.prefix(), null, frame);
+    if (closing) {
+      return owed;
+    }
+    if (cursors != null) {
+      TopicCursor cursor = cursors.get(topic);
+      if (cursor != null) {
+        cursor.offer(frame.number(), epoch, messageId, frame.prefix(), frame);
+      }
+    } else if (beforeWelcome != null) {
+      writeDirect(topic, frame.prefix());
+    } else {
+      writeFrame(-1, frame.prefix(), frame);
+    }
     return owed;
   }
 
@@ -826,13 +590,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     }
   }
 
-  /** Keeps the session's subscriptions in the store so a resume restores them. */
-  private void saveSubscriptions() {
-    if (recoverable && sessionOpen) {
-      gateway.recovery().subscriptions(sessionId, owner, subscriptions()).exceptionally(e -> null);
-    }
-  }
-
   private void onSend(ClientFrame f) {
     if (!validName(f, "to", f.to()) || !hasData(f)) {
       return;
@@ -857,12 +614,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
     if (!validName(f, "topic", f.topic())) {
       return;
     }
+    if (f.since() >= 0 && f.epoch() == null) {
+      reply(f.id(), new GatewayException(ErrorCodes.MALFORMED, "subscribe with \"since\" needs \"epoch\""));
+      return;
+    }
     if (!gateway.authorizer().maySubscribe(principal, f.topic())) {
       reply(f.id(), new GatewayException(ErrorCodes.NOT_AUTHORIZED, "not authorized to subscribe to " + f.topic()));
       return;
-    }
-    if (revokedTopics != null) {
-      revokedTopics.remove(f.topic()); // allowed again: forwarded messages of it may pass
     }
     Set<String> current = liveSubscriptions();
     if (!current.contains(f.topic()) && current.size() >= options.maxSubscriptionsPerConnection()) {
@@ -870,20 +628,107 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
           "subscription limit of " + options.maxSubscriptionsPerConnection() + " reached"));
       return;
     }
-    gateway.subscribe(this, f.topic()).whenComplete((v, e) -> {
-      saveSubscriptions();
-      answer(f.id(), e);
-    });
+    String topic = f.topic();
+    if (session == null) {
+      gateway.subscribe(this, topic).whenComplete((v, e) -> answer(f.id(), e));
+      return;
+    }
+    TopicCursor existing = cursors == null ? null : cursors.get(topic);
+    if (existing != null) {
+      // Subscribed already (or on the way): the position is unchanged, a since is not replayed.
+      if (existing.started()) {
+        writeText(Protocol.subscribeAck(f.id(), topic, existing.position(), Protocol.epochText(existing.epoch()), null,
+            null), "ack");
+      } else {
+        answer(f.id(), null);
+      }
+      return;
+    }
+    if (cursors == null) {
+      cursors = new java.util.HashMap<>();
+    }
+    TopicCursor cursor = new TopicCursor(this, gateway.recovery(), topic);
+    cursors.put(topic, cursor);
+    gateway.subscribe(this, topic).whenComplete((v, e) -> onEventLoop(() -> {
+      if (!subscribed(cursor)) {
+        return; // unsubscribed or closed meanwhile
+      }
+      if (e != null) {
+        dropCursor(cursor);
+        answer(f.id(), e);
+      } else if (f.since() >= 0) {
+        catchUp(f, cursor);
+      } else {
+        startAtPosition(f, cursor, null, null);
+      }
+    }));
+  }
+
+  private boolean subscribed(TopicCursor cursor) {
+    return !closing && cursors != null && cursors.get(cursor.topic) == cursor;
+  }
+
+  private void dropCursor(TopicCursor cursor) {
+    cursors.remove(cursor.topic, cursor);
+    cursor.close();
+    gateway.unsubscribe(this, cursor.topic);
+  }
+
+  /**
+   * Resumes a subscription after the client's last offset: what the history has after it goes out
+   * first (in order, with what arrives live meanwhile), when the epoch is the client's and nothing in
+   * between was trimmed; else the subscription starts at the current position, and the ack says
+   * why it did not catch up.
+   */
+  private void catchUp(ClientFrame f, TopicCursor cursor) {
+    long since = f.since();
+    long sinceEpoch = Protocol.parseEpoch(f.epoch());
+    gateway.recovery().readTopic(cursor.topic, since).whenComplete((b, e) -> onEventLoop(() -> {
+      if (!subscribed(cursor)) {
+        return;
+      }
+      if (e == null && b.epoch() == sinceEpoch && !b.trimmed()) {
+        writeText(Protocol.subscribeAck(f.id(), cursor.topic, since, Protocol.epochText(b.epoch()), Boolean.TRUE, null),
+            "ack");
+        long offset = b.firstOffset();
+        for (StoredMessage m : b.messages()) {
+          cursor.offer(offset++, b.epoch(), m.id(), m.frame(), null);
+        }
+        cursor.start(since, b.epoch());
+      } else {
+        String reason = e != null ? "store_unavailable" : b.epoch() != sinceEpoch ? "epoch_changed" : "trimmed";
+        startAtPosition(f, cursor, Boolean.FALSE, reason);
+      }
+    }));
+  }
+
+  /** Starts a subscription at the topic's current position; the ack tells the client where that is. */
+  private void startAtPosition(ClientFrame f, TopicCursor cursor, Boolean recovered, String reason) {
+    gateway.recovery().topicPosition(cursor.topic).whenComplete((position, e) -> onEventLoop(() -> {
+      if (!subscribed(cursor)) {
+        return;
+      }
+      if (e != null) {
+        dropCursor(cursor);
+        reply(f.id(), new GatewayException(ErrorCodes.STORE_UNAVAILABLE,
+            "could not subscribe to " + cursor.topic + ": the recovery store is unavailable"));
+        return;
+      }
+      writeText(Protocol.subscribeAck(f.id(), cursor.topic, position.offset(), Protocol.epochText(position.epoch()),
+          recovered, reason), "ack");
+      cursor.start(position.offset(), position.epoch());
+    }));
   }
 
   private void onUnsubscribe(ClientFrame f) {
     if (!validName(f, "topic", f.topic())) {
       return;
     }
-    gateway.unsubscribe(this, f.topic()).whenComplete((v, e) -> {
-      saveSubscriptions();
-      answer(f.id(), e);
-    });
+    TopicCursor cursor = cursors == null ? null : cursors.remove(f.topic());
+    if (cursor != null) {
+      cursor.close();
+    }
+    gateway.unsubscribe(this, f.topic()).whenComplete((v, e) -> answer(f.id(), e));
   }
 
   private void onPublish(ClientFrame f) {
@@ -895,7 +740,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
       reply(f.id(), new GatewayException(ErrorCodes.NOT_AUTHORIZED, "not authorized to publish to " + f.topic()));
       return;
     }
-    gateway.publish(f.topic(), p.userId(), f.data()).whenComplete((v, e) -> answer(f.id(), e));
+    if (sendOrder == null) {
+      sendOrder = new SendOrder();
+    }
+    gateway.publish(f.topic(), p.userId(), f.data(), sendOrder).whenComplete((v, e) -> answer(f.id(), e));
   }
 
   private void onRefresh(ClientFrame f) {
@@ -1009,56 +857,25 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   // ---- subscriptions and rights ----
 
   /**
-   * Restores a resumed session's topics that the principal may still subscribe to; each of the others
-   * is dropped with a {@code subscription_revoked} error (rights may have changed while it was away).
+   * After a refresh: drops, each with a {@code subscription_revoked} error, the topics the new
+   * principal may not hold. (A resumed session holds none: its client subscribes again, and each
+   * subscribe is authorized.)
    */
-  private void restoreSubscriptions(Set<String> topics) {
-    boolean dropped = false;
-    for (String topic : topics) {
-      if (gateway.authorizer().maySubscribe(principal, topic)) {
-        gateway.subscribe(this, topic);
-      } else {
-        if (revokedTopics == null) {
-          revokedTopics = new java.util.HashSet<>();
-        }
-        revokedTopics.add(topic);
-        revoked(topic);
-        dropped = true;
-      }
-    }
-    if (dropped) {
-      saveSubscriptions();
-    }
-  }
-
-  /** After a refresh: drops, each with a {@code subscription_revoked} error, the topics the new principal may not hold. */
   private void reauthorizeSubscriptions() {
     Set<String> current = subscriptions;
     if (current == null) {
       return;
     }
-    boolean dropped = false;
     for (String topic : java.util.List.copyOf(current)) {
       if (!gateway.authorizer().maySubscribe(principal, topic)) {
+        TopicCursor cursor = cursors == null ? null : cursors.remove(topic);
+        if (cursor != null) {
+          cursor.close();
+        }
         gateway.unsubscribe(this, topic);
         revoked(topic);
-        dropped = true;
       }
     }
-    if (dropped) {
-      saveSubscriptions();
-    }
-  }
-
-  /**
-   * Topics dropped on resume, event-loop confined; {@code null} while there are none. The session's
-   * previous holder stays subscribed for a short grace period after the hand-over and forwards what it
-   * still receives: messages of these topics among them are not delivered.
-   */
-  private Set<String> revokedTopics;
-
-  private boolean isOfRevokedTopic(byte[] prefix) {
-    return revokedTopics != null && !revokedTopics.isEmpty() && revokedTopics.contains(Protocol.topicOf(prefix));
   }
 
   private void revoked(String topic) {
@@ -1155,24 +972,19 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Co
   public void channelInactive(ChannelHandlerContext ctx) {
     open = false;
     closing = true;
-    java.util.ArrayDeque<Pending> forwarded = forwardedEarly;
-    forwardedEarly = null;
-    if (forwarded != null) {
-      for (Pending m : forwarded) {
-        writeMessage(m.messageId(), m.prefix(), m.safe());
-      }
-    }
-    java.util.ArrayDeque<Pending> held = beforeWelcome;
+    // Held messages go with the connection: with a store, the session keeps them for the resume.
     beforeWelcome = null;
-    if (held != null) {
-      // Messages that arrived before the welcome: the session keeps them if it is open, else they go.
-      for (Pending m : held) {
-        writeMessage(m.messageId(), m.prefix(), m.safe());
+    if (session != null) {
+      session.detach();
+    }
+    if (cursors != null) {
+      for (TopicCursor cursor : cursors.values()) {
+        cursor.close();
       }
+      cursors = null;
     }
     cancel(heartbeat);
     cancel(expiry);
-    cancel(handoverTimer);
     gate.cancel();
     gateway.onDisconnected(this, closeCode, closeReason);
     ctx.fireChannelInactive();

@@ -32,14 +32,19 @@ final class FanOutLoop {
     queued.decrementAndGet();
   }
 
-  /** Runs one batch on the loop: every connection in {@code batch} belongs to it. */
-  void run(List<ConnectionHandler> batch, String messageId, byte[] prefix) {
+  /**
+   * Runs one batch on the loop: every connection in {@code batch} belongs to it.
+   *
+   * @param offset the publication's offset in the topic's history, or -1 without one
+   * @param epoch the history's epoch, 0 without one
+   */
+  void run(List<ConnectionHandler> batch, String topic, String messageId, byte[] prefix, long offset, long epoch) {
     boolean last = queued.decrementAndGet() == 0;
-    SharedFrame frame = new SharedFrame(prefix);
+    SharedFrame frame = new SharedFrame(prefix, offset);
     try {
       for (int i = 0, n = batch.size(); i < n; i++) {
         ConnectionHandler c = batch.get(i);
-        if (c.writeInBatch(messageId, frame)) {
+        if (c.writeInBatch(topic, messageId, epoch, frame)) {
           if (last) {
             c.flushBatch();
           } else {

@@ -70,7 +70,7 @@ import org.slf4j.LoggerFactory;
 public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceContext {
 
   private static final Logger log = LoggerFactory.getLogger(GatewayImpl.class);
-  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+  static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
   private static final long ATTACH_TIMEOUT_SECONDS = 30;
 
   private final GatewayOptions options;
@@ -87,12 +87,12 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   private final RecoveryStore recovery;
   private final Map<String, ConnectionHandler> connections = new ConcurrentHashMap<>();
-  /** Where each user's sessions are delivered: live connections and, with recovery, detached sessions. */
-  private final Map<String, Set<SessionSink>> byUser = new ConcurrentHashMap<>();
-  /** Live connections by session id, for messages forwarded from a session's previous instance. */
+  /** Each user's live connections here, for direct messages without a recovery store. */
+  private final Map<String, Set<ConnectionHandler>> byUser = new ConcurrentHashMap<>();
+  /** With a recovery store: live connections by their session id, for the store's notifications. */
   private final Map<String, ConnectionHandler> sessions = new ConcurrentHashMap<>();
-  /** Disconnected sessions kept for their recovery window, by session id. */
-  private final Map<String, DetachedSession> detached = new ConcurrentHashMap<>();
+  /** Routing through the recovery store, or {@code null} without one. */
+  private final StoreRouter storeRouter;
   private final Map<String, TopicState> topics = new ConcurrentHashMap<>();
   /** Fan-out state per I/O event loop; a handful of entries, created on first use. */
   private final Map<io.netty.channel.EventLoop, FanOutLoop> fanOutLoops = new ConcurrentHashMap<>();
@@ -106,7 +106,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   private volatile GatewayState state = GatewayState.NEW;
   private CompletableFuture<DrainReport> drained;
-  /** The host's {@code sendToUser} calls leave in call order (see {@link SendOrder}). */
+  /** The host's {@code sendToUser} and {@code publish} calls leave in call order (see {@link SendOrder}). */
   private final SendOrder hostOrder = new SendOrder();
   /** Message frames written to clients, for drain reports. */
   private final LongAdder delivered = new LongAdder();
@@ -120,7 +120,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   /** Local subscribers of one topic, and the broker binding they wait on. */
   private static final class TopicState {
-    final Set<SessionSink> subscribers = ConcurrentHashMap.newKeySet();
+    final Set<ConnectionHandler> subscribers = ConcurrentHashMap.newKeySet();
     CompletableFuture<Void> bound;
   }
 
@@ -140,6 +140,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     this.messageHandler = messageHandler;
     this.routes = Map.copyOf(routes);
     this.recovery = recovery;
+    this.storeRouter = recovery == null ? null : new StoreRouter(this, recovery, instanceId);
     this.handshakerFactory = new WebSocketServerHandshakerFactory(options.path(), null,
         WebSocketDecoderConfig.newBuilder()
             .maxFramePayloadLength(options.maxMessageSize())
@@ -183,6 +184,9 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
             .bind(options.adminHost(), options.adminPort()).sync().channel();
         adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
         log.info("gateway {} admin listener on {}:{}", instanceId, options.adminHost(), adminPort);
+      }
+      if (storeRouter != null) {
+        storeRouter.watch(group);
       }
       moveTo(GatewayState.RUNNING);
       log.info("gateway {} listening on {}:{}{} ({}, {})", instanceId, options.host(), boundPort, options.path(),
@@ -236,17 +240,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       c.close(CloseCodes.GOING_AWAY, CloseCodes.REASON_SHUTDOWN);
     }
     awaitCondition(connections::isEmpty, Duration.ofSeconds(6));
-    // Sessions resumed elsewhere tell us so; until then this instance keeps them (bounded wait).
-    awaitCondition(detached::isEmpty, options.handoverTimeout());
-    for (DetachedSession session : List.copyOf(detached.values())) {
-      session.end();
-    }
     awaitQuietly(registry.setInstanceStatus(instanceId, InstanceStatus.GONE));
-    if (recovery != null) {
-      // Senders that looked this instance up just before it was marked gone may still have envelopes
-      // on the way; keep consuming the inbox a moment so resumed sessions get them forwarded.
-      awaitCondition(() -> false, IN_FLIGHT_GRACE);
-    }
     shutdownQuietly();
   }
 
@@ -505,7 +499,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   @Override
   public CompletionStage<Void> publish(String topic, String data) {
-    return publish(topic, null, checkedPayload(data));
+    return publish(topic, null, checkedPayload(data), hostOrder);
   }
 
   private static byte[] checkedPayload(String data) {
@@ -543,17 +537,17 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
     String userId = c.userId();
     releaseUser(userId);
-    sessions.remove(c.sessionId(), c);
-    RegisteredConnection registration = new RegisteredConnection(c.id(), userId, instanceId);
-    if (recovery != null && c.isSessionOpen() && state != GatewayState.STOPPED) {
-      detach(c, registration);
-    } else {
-      removeSink(c);
-      registry.unregister(registration).exceptionally(e -> {
-        log.debug("registry could not unregister connection {}: {}", c.id(), e.toString());
-        return null;
-      });
+    byUser.computeIfPresent(userId, (u, set) -> {
+      set.remove(c);
+      return set.isEmpty() ? null : set;
+    });
+    for (String topic : List.copyOf(c.liveSubscriptions())) {
+      unsubscribe(c, topic);
     }
+    registry.unregister(new RegisteredConnection(c.id(), userId, instanceId)).exceptionally(e -> {
+      log.debug("registry could not unregister connection {}: {}", c.id(), e.toString());
+      return null;
+    });
     listener.onDisconnected(c, code, reason);
     Drain d = activeDrain;
     if (d != null) {
@@ -561,274 +555,53 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     }
   }
 
-  /**
-   * Keeps a disconnected session for the recovery window: it takes the connection's place for routing
-   * and topics, and appends to the store what arrives for it.
-   */
-  private void detach(ConnectionHandler c, RegisteredConnection registration) {
-    DetachedSession d = new DetachedSession(this, recovery, c.sessionId(), c.userId(), c.owner(), registration,
-        c.liveSubscriptions(), c.channel().eventLoop(), c.recentIds());
-    detached.put(d.sessionId(), d);
-    byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet(1)).add(d);
-    for (String topic : d.liveSubscriptions()) {
-      TopicState st = topics.get(topic);
-      if (st != null) {
-        st.subscribers.add(d);
-      }
-    }
-    byUser.computeIfPresent(c.userId(), (u, set) -> {
-      set.remove(c);
-      return set.isEmpty() ? null : set;
-    });
-    for (String topic : c.liveSubscriptions()) {
-      TopicState st = topics.get(topic);
-      if (st != null) {
-        st.subscribers.remove(c);
-      }
-    }
-    recovery.detach(d.sessionId(), d.owner()).exceptionally(e -> {
-      log.warn("session {}: could not start its recovery window: {}", d.sessionId(), e.toString());
-      return null;
-    });
-    if (group != null && !group.isShuttingDown()) {
-      d.expireAfter(group.next().schedule(d::end, options.recoveryWindow().toNanos(), TimeUnit.NANOSECONDS));
-    }
-  }
-
-  /** A detached session ended (expired, or shutdown): stop routing to it here. */
-  void onDetachedEnded(DetachedSession d) {
-    detached.remove(d.sessionId(), d);
-    removeSink(d);
-    unregister(d);
-  }
-
-  /**
-   * A detached session was resumed elsewhere: new lookups stop naming this instance at once, while
-   * envelopes already on their way here are forwarded for a grace period, then it ends.
-   */
-  void onDetachedMoved(DetachedSession d) {
-    detached.remove(d.sessionId(), d);
-    unregister(d);
-    if (group != null && !group.isShuttingDown()) {
-      d.expireAfter(group.next().schedule(d::end, MOVED_GRACE_MILLIS, TimeUnit.MILLISECONDS));
-    } else {
-      d.end();
-    }
-  }
-
-  /** How long a closing instance keeps its inbox after leaving the registry, for envelopes in flight. */
-  private static final Duration IN_FLIGHT_GRACE = Duration.ofSeconds(1);
-
-  /** How long a resumed-elsewhere session keeps forwarding in-flight messages to its new owner. */
-  private static final long MOVED_GRACE_MILLIS = 5_000;
-
-  private void unregister(DetachedSession d) {
-    registry.unregister(d.registration()).exceptionally(e -> {
-      log.debug("registry could not unregister session {}: {}", d.sessionId(), e.toString());
-      return null;
-    });
-  }
-
-  private void removeSink(SessionSink sink) {
-    byUser.computeIfPresent(sink.userId(), (u, set) -> {
-      set.remove(sink);
-      return set.isEmpty() ? null : set;
-    });
-    for (String topic : List.copyOf(sink.liveSubscriptions())) {
-      unsubscribe(sink, topic);
-    }
-  }
-
-  /** A connection is about to claim {@code sessionId}: messages forwarded for it must reach it. */
-  void onSessionOpening(String sessionId, ConnectionHandler c) {
+  /** A connection's session is in the store as its own: the store's notifications for it come here. */
+  void onSessionOpened(String sessionId, ConnectionHandler c) {
     sessions.put(sessionId, c);
   }
 
-  /** The connection did not resume {@code sessionId} after all. */
-  void onSessionAbandoned(String sessionId, ConnectionHandler c) {
+  /** The connection's session is no longer its own (closed, abandoned). */
+  void onSessionClosed(String sessionId, ConnectionHandler c) {
     sessions.remove(sessionId, c);
   }
 
-  /** A connection's session is open (new or resumed): forwarded messages for it may arrive here. */
-  void onSessionOpened(ConnectionHandler c) {
-    sessions.put(c.sessionId(), c);
+  /** The live connection of {@code sessionId} here, if it is {@code owner} ({@code instance/connection}). */
+  ConnectionHandler sessionConnection(String sessionId, String owner) {
+    ConnectionHandler c = sessions.get(sessionId);
+    return c != null && owner.equals(c.owner()) ? c : null;
   }
 
   /**
-   * Sends a message of {@code sessionId} to the instance that now owns the session ({@code owner} is
-   * {@code instanceId/connectionId}).
+   * {@code sessionId} was claimed by a new connection while {@code previousOwner} still held it (a
+   * client that came back over a half-open socket): that connection goes, here or on its instance.
    */
-  CompletionStage<Void> forwardToSession(String owner, String sessionId, String messageId, byte[] prefix) {
-    return deliverToOwner(sessionId, owner, messageId, prefix, 0).handle((kept, e) -> {
-      if (e != null) {
-        log.warn("session {}: could not forward message {} to {}: {}", sessionId, messageId, owner, e.toString());
-      }
-      return null;
-    });
-  }
-
-  /** How many owner changes one message follows before it is given up (owners change once per resume). */
-  private static final int MAX_OWNER_HOPS = 4;
-
-  /**
-   * Gets a message to session {@code sessionId}, whose owner was last seen as {@code owner}: to the
-   * session if it is served here, else to the owner's instance; and when the owner is gone (a crashed
-   * instance, or an earlier incarnation of this one), into the recovery store on its behalf, where the
-   * client finds it on resume. The store's owner check makes that safe against a concurrent resume:
-   * the append fails and the message follows the new owner.
-   *
-   * @return whether the message reached the session or its store
-   */
-  private CompletableFuture<Boolean> deliverToOwner(String sessionId, String owner, String messageId, byte[] prefix,
-      int hops) {
-    ConnectionHandler live = sessions.get(sessionId);
-    if (live != null) {
-      return live.deliverForwarded(messageId, prefix).toCompletableFuture().thenApply(v -> Boolean.TRUE);
-    }
-    DetachedSession d = detached.get(sessionId);
-    if (d != null) {
-      return d.deliver(messageId, prefix).toCompletableFuture().thenApply(v -> Boolean.TRUE);
-    }
-    int slash = owner.lastIndexOf('/');
-    String instance = instanceOf(owner);
-    if (!instance.equals(instanceId)) {
-      return endpoint.sendToInstance(instance, Envelope.toSession(messageId, sessionId, owner, prefix, instanceId))
-          .toCompletableFuture().thenApply(v -> Boolean.TRUE)
-          .exceptionallyCompose(error -> {
-            Throwable cause = unwrap(error);
-            if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.NO_ROUTE
-                && slash >= 0 && recovery != null) {
-              // The owner's instance is gone, inbox and all.
-              return appendForGoneOwner(sessionId, owner, messageId, prefix, hops);
-            }
-            return CompletableFuture.failedFuture(cause);
-          });
-    }
-    ConnectionHandler connection = slash < 0 ? null : connections.get(owner.substring(slash + 1));
-    if (connection != null) {
-      // Owned here by a connection whose session is still opening: it takes the message in order.
-      return connection.deliverForwarded(messageId, prefix).toCompletableFuture().thenApply(v -> Boolean.TRUE);
-    }
-    if (slash < 0 || recovery == null) {
-      log.warn("session {}: message {} for owner {} has no connection here; dropped", sessionId, messageId, owner);
-      return CompletableFuture.completedFuture(Boolean.FALSE);
-    }
-    // Owned by a connection of an earlier incarnation of this instance: it is gone.
-    return appendForGoneOwner(sessionId, owner, messageId, prefix, hops);
-  }
-
-  /**
-   * As {@link #deliverToOwner}, except that when the owner's instance is known to be gone ({@code
-   * instanceGone}) and the session is not served here, the message goes straight into the store for
-   * it rather than to that instance's inbox, where nobody would read it.
-   */
-  private CompletableFuture<Boolean> deliverToOwner(String sessionId, String owner, String messageId, byte[] prefix,
-      boolean instanceGone) {
-    boolean gone = instanceGone && recovery != null && owner.indexOf('/') >= 0
-        && !sessions.containsKey(sessionId) && !detached.containsKey(sessionId);
-    return gone ? appendForGoneOwner(sessionId, owner, messageId, prefix, 0)
-        : deliverToOwner(sessionId, owner, messageId, prefix, 0);
-  }
-
-  private CompletableFuture<Boolean> appendForGoneOwner(String sessionId, String owner, String messageId,
-      byte[] prefix, int hops) {
-    return recovery.append(sessionId, owner, messageId, prefix).toCompletableFuture().thenCompose(result -> {
-      if (result.appended()) {
-        log.info("session {}: message {} kept at seq {} for its gone owner {}", sessionId, messageId, result.seq(),
-            owner);
-        return CompletableFuture.completedFuture(Boolean.TRUE);
-      }
-      if (result.owner() == null) {
-        log.info("session {}: message {} dropped: the session expired", sessionId, messageId);
-        return CompletableFuture.completedFuture(Boolean.FALSE);
-      }
-      if (hops >= MAX_OWNER_HOPS) {
-        log.warn("session {}: message {} dropped after {} owner changes", sessionId, messageId, hops);
-        return CompletableFuture.completedFuture(Boolean.FALSE);
-      }
-      return deliverToOwner(sessionId, result.owner(), messageId, prefix, hops + 1);
-    });
-  }
-
-  /**
-   * Delivers a message for a user whom no live instance holds to the user's sessions in the recovery
-   * store, if any: their instance died without a drain (or they are between owners), and the client
-   * finds the message on resume.
-   *
-   * @return whether any session took it; false without a recovery store
-   */
-  private CompletableFuture<Boolean> deliverToStoredSessions(String userId, String messageId, byte[] prefix) {
-    if (recovery == null) {
-      return CompletableFuture.completedFuture(Boolean.FALSE);
-    }
-    return recovery.sessionsOf(userId).toCompletableFuture().thenCompose(owners -> {
-      if (owners.isEmpty()) {
-        return CompletableFuture.completedFuture(Boolean.FALSE);
-      }
-      // Looked up after reading the owners: an instance registers a connection before it claims a
-      // session, so an owner whose instance does not hold the user now is gone (crashed, or closed
-      // before the client resumed), and appending on its behalf cannot race a live owner's writes.
-      return registry.instancesOf(userId).toCompletableFuture().thenCompose(holders -> {
-        List<CompletableFuture<Boolean>> kept = new ArrayList<>(owners.size());
-        for (Map.Entry<String, String> e : owners.entrySet()) {
-          String instance = instanceOf(e.getValue());
-          boolean instanceGone = !instance.equals(instanceId) && !holders.contains(instance);
-          kept.add(deliverToOwner(e.getKey(), e.getValue(), messageId, prefix, instanceGone));
-        }
-        return CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]))
-            .thenApply(v -> kept.stream().anyMatch(CompletableFuture::join));
-      });
-    });
-  }
-
-  /**
-   * Tells a session's previous owner that it was resumed here, so it stops keeping it; the previous
-   * owner answers with {@link #HANDED_OVER} once what it still had for the session is in the store
-   * or on its way here (the resumed connection holds live messages until then).
-   */
-  void notifyClaimed(String previousOwner, String sessionId) {
-    String instance = instanceOf(previousOwner);
+  void takeOver(String previousOwner, String sessionId) {
+    String instance = StoreRouter.instanceOf(previousOwner);
     if (instance.equals(instanceId)) {
-      onClaimed(sessionId, sessions.get(sessionId) == null ? instanceId : sessions.get(sessionId).owner(),
-          instanceId);
-      return;
+      closeTakenOver(previousOwner);
+    } else {
+      endpoint.sendToInstance(instance, Envelope.takeover(Ids.message(), sessionId, previousOwner, instanceId))
+          .exceptionally(e -> null); // its instance is gone, and the connection with it
     }
-    ConnectionHandler claimer = sessions.get(sessionId);
-    String newOwner = claimer == null ? null : claimer.owner();
-    endpoint.sendToInstance(instance, Envelope.toSession(Ids.random(), sessionId, newOwner, CLAIMED, instanceId))
-        .exceptionally(e -> null); // the previous owner may be gone: the resumed connection stops waiting after a while
   }
 
-  /** The session was resumed by {@code newOwner} on {@code newInstance}: hand it over, then say so. */
-  private void onClaimed(String sessionId, String newOwner, String newInstance) {
-    DetachedSession d = detached.get(sessionId);
-    Runnable handedOver = () -> {
-      if (newInstance.equals(instanceId)) {
-        ConnectionHandler resumed = sessions.get(sessionId);
-        if (resumed != null) {
-          resumed.onHandedOver();
-        }
-      } else {
-        endpoint.sendToInstance(newInstance, Envelope.toSession(Ids.random(), sessionId, HANDED_OVER, instanceId))
-            .exceptionally(e -> null);
-      }
-    };
-    if (d == null) {
-      handedOver.run();
-      return;
-    }
-    d.movedTo(newOwner);
-    d.handOver(handedOver);
-  }
-
-  /** SESSION envelope control data: "this session was resumed elsewhere" (new owner to old). */
-  private static final byte[] CLAIMED = new byte[0];
-  /** SESSION envelope control data: "everything I had for it is handed over" (old owner to new). */
-  private static final byte[] HANDED_OVER = new byte[] {0};
-
-  private static String instanceOf(String owner) {
+  private void closeTakenOver(String owner) {
     int slash = owner.lastIndexOf('/');
-    return slash < 0 ? owner : owner.substring(0, slash);
+    ConnectionHandler c = slash < 0 ? null : connections.get(owner.substring(slash + 1));
+    if (c != null && owner.equals(c.owner())) {
+      c.takenOver();
+    }
+  }
+
+  /** The recovery store lost its data: every live session here is re-created from its connection. */
+  void restoreSessions() {
+    for (ConnectionHandler c : connections.values()) {
+      c.restoreSession();
+    }
+  }
+
+  BrokerEndpoint endpoint() {
+    return endpoint;
   }
 
   @Override
@@ -837,48 +610,45 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     for (ConnectionHandler c : connections.values()) {
       live.add(new RegisteredConnection(c.id(), c.userId(), instanceId));
     }
-    for (DetachedSession d : detached.values()) {
-      live.add(d.registration());
-    }
     return live;
   }
 
   // ---- routing ----
 
   /**
-   * Routes a direct message: local connections get it at once; the registry names the other
-   * instances, and the broker carries one envelope to each.
+   * Routes a direct message: through the recovery store when there is one (see {@link StoreRouter});
+   * else local connections get it at once, the registry names the other instances, and the broker
+   * carries one envelope to each.
    */
   CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data, SendOrder order) {
-    return routeToUser(toUser, fromUser, data, Ids.random(), order);
+    return routeToUser(toUser, fromUser, data, Ids.message(), order, false);
   }
 
   /**
-   * As above, with the message id given: a backend's id survives an ingress redelivery, so a resumed
-   * session that gets the message twice keeps one copy.
+   * As above, with the message id given: a backend's id survives an ingress redelivery, and with
+   * {@code dedupe} the store drops a second copy.
    */
   CompletionStage<Void> routeToUser(String toUser, String fromUser, byte[] data, String messageId,
-      SendOrder order) {
+      SendOrder order, boolean dedupe) {
     if (state == GatewayState.STOPPED) {
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
+    if (storeRouter != null) {
+      return storeRouter.sendToUser(toUser, fromUser, data, messageId, order, dedupe);
+    }
     byte[] prefix = Protocol.messagePrefix(fromUser, null, data);
-    List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(2);
-    int local = deliverLocally(toUser, messageId, prefix, kept);
+    int local = deliverLocally(toUser, prefix);
     CompletionStage<Set<String>> lookup = registry.instancesOf(toUser);
-    if (local > 0 && kept == null && onlyHere(lookup)) {
+    if (local > 0 && onlyHere(lookup)) {
       // Delivered here and held nowhere else, answered from memory (the in-memory registry, or the
       // Redis registry's near cache): done, without the chain of stages below.
-      if (log.isDebugEnabled()) {
-        log.debug("route {} to {}: {} local, no other instance", messageId, toUser, local);
-      }
       return DONE;
     }
     CompletableFuture<Void> routed = new CompletableFuture<>();
     java.util.function.BiConsumer<Set<String>, Throwable> dispatch = (instances, error) -> {
       CompletableFuture<Void> sent;
       try {
-        sent = dispatch(toUser, fromUser, data, messageId, local, kept, prefix, instances, error);
+        sent = dispatch(toUser, fromUser, data, messageId, local, instances, error);
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
@@ -898,18 +668,14 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     return routed;
   }
 
-  /** The second step of {@link #routeToUser}: once the lookup answered, in the source's order. */
+  /** The second step of {@link #routeToUser} without a store: once the lookup answered, in order. */
   private CompletableFuture<Void> dispatch(String toUser, String fromUser, byte[] data, String messageId, int local,
-      List<CompletableFuture<?>> kept, byte[] prefix, Set<String> instances, Throwable error) {
+      Set<String> instances, Throwable error) {
     if (error != null) {
       Throwable cause = unwrap(error);
       String detail = local > 0 ? " (delivered to " + local + " local connection(s))" : "";
       return CompletableFuture.failedFuture(
           new GatewayException(ErrorCodes.REGISTRY_UNAVAILABLE, "registry lookup failed" + detail, cause));
-    }
-    if (log.isDebugEnabled()) {
-      log.debug("route {} {} to {}: {} local, instances {}", messageId, new String(data, java.nio.charset.StandardCharsets.UTF_8),
-          toUser, local, instances);
     }
     List<CompletableFuture<Boolean>> sends = new ArrayList<>(instances.size());
     for (String instance : instances) {
@@ -918,18 +684,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         sends.add(sendToInstance(instance, envelope));
       }
     }
-    if (kept != null) {
-      // With recovery, an ack means the local copies are in the store, as remote ones are confirmed.
-      kept.addAll(sends);
-    }
-    CompletableFuture<?>[] all = kept != null ? kept.toArray(new CompletableFuture<?>[0])
-        : sends.toArray(new CompletableFuture<?>[0]);
-    return CompletableFuture.allOf(all).thenCompose(v -> {
-      boolean reached = local > 0 || sends.stream().anyMatch(CompletableFuture::join);
-      return reached ? CompletableFuture.completedFuture(Boolean.TRUE)
-          : deliverToStoredSessions(toUser, messageId, prefix);
-    }).thenApply(reached -> {
-      if (!reached) {
+    return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+      if (local == 0 && sends.stream().noneMatch(CompletableFuture::join)) {
         throw new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline");
       }
       return null;
@@ -962,11 +718,23 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         });
   }
 
-  CompletionStage<Void> publish(String topic, String fromUser, byte[] data) {
+  /**
+   * Publishes to a topic: through the recovery store when there is one (the publication is kept in
+   * the topic's history and numbered), else straight to the broker.
+   */
+  CompletionStage<Void> publish(String topic, String fromUser, byte[] data, SendOrder order) {
+    return publish(topic, fromUser, data, Ids.message(), order, false);
+  }
+
+  CompletionStage<Void> publish(String topic, String fromUser, byte[] data, String messageId, SendOrder order,
+      boolean dedupe) {
     if (state == GatewayState.STOPPED) {
       return CompletableFuture.failedFuture(new GatewayException(ErrorCodes.UNAVAILABLE, "gateway closed"));
     }
-    Envelope envelope = Envelope.toTopic(Ids.random(), topic, fromUser, data, instanceId);
+    if (storeRouter != null) {
+      return storeRouter.publish(topic, fromUser, data, messageId, order, dedupe);
+    }
+    Envelope envelope = Envelope.toTopic(messageId, topic, fromUser, data, instanceId);
     return endpoint.publish(topic, envelope).toCompletableFuture().exceptionally(e -> {
       throw brokerFailure(unwrap(e));
     });
@@ -980,7 +748,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     });
   }
 
-  private static GatewayException brokerFailure(Throwable cause) {
+  static GatewayException brokerFailure(Throwable cause) {
     if (cause instanceof GatewayException ge) {
       return ge;
     }
@@ -993,20 +761,19 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
   }
 
   /**
-   * Delivers an envelope routed here. If the user has no session here any more (the sender looked up
-   * a stale entry, or this is a restarted incarnation consuming its predecessor's inbox), it is routed
-   * once more, to the other instances that hold the user now; if none does, to the user's sessions in
-   * the recovery store.
+   * Delivers a user's envelope routed here (without a recovery store). If the user has no connection
+   * here any more (the sender looked up a stale entry, or this is a restarted incarnation consuming
+   * its predecessor's inbox), it is routed once more, to the other instances that hold the user now.
    */
   private CompletionStage<Void> deliverUser(Envelope envelope, boolean orphan) {
     byte[] prefix = Protocol.messagePrefix(envelope.from(), null, envelope.data());
-    List<CompletableFuture<?>> kept = recovery == null ? null : new ArrayList<>(2);
-    if (deliverLocally(envelope.target(), envelope.id(), prefix, kept) > 0) {
-      return kept == null ? DONE : CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]));
+    if (deliverLocally(envelope.target(), prefix) > 0) {
+      return DONE;
     }
     if (!orphan && instanceId.equals(envelope.origin())) {
       // Routed here by this instance's own re-route (or a predecessor's): no more hops between instances.
-      return keepForOffline(envelope, prefix);
+      log.info("message {} for {}: the user has no connection anywhere; dropped", envelope.id(), envelope.target());
+      return DONE;
     }
     return retrying(() -> registry.instancesOf(envelope.target())).thenCompose(instances -> {
       List<CompletableFuture<Void>> sends = new ArrayList<>();
@@ -1021,7 +788,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
         }
       }
       if (sends.isEmpty()) {
-        return keepForOffline(envelope, prefix);
+        log.info("message {} for {}: the user has no connection anywhere; dropped", envelope.id(), envelope.target());
       }
       return CompletableFuture.allOf(sends.toArray(new CompletableFuture<?>[0]));
     }).whenComplete((v, error) -> {
@@ -1032,12 +799,12 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     });
   }
 
-  /** Delays before the second and third try of a registry or store call that failed (e.g. timed out). */
+  /** Delays before the second and third try of a registry call that failed (e.g. timed out). */
   private static final long[] RETRY_DELAYS_MILLIS = {200, 800};
 
   /**
    * Calls {@code call}, trying again twice after a failure: a message already taken from a queue
-   * should survive a registry or store hiccup (a timeout on a busy host), not be dropped by it.
+   * should survive a registry hiccup (a timeout on a busy host), not be dropped by it.
    */
   private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletionStage<T>> call) {
     CompletableFuture<T> result = new CompletableFuture<>();
@@ -1070,33 +837,15 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     });
   }
 
-  private CompletionStage<Void> keepForOffline(Envelope envelope, byte[] prefix) {
-    return retrying(() -> deliverToStoredSessions(envelope.target(), envelope.id(), prefix)).thenApply(reached -> {
-      if (!reached) {
-        log.info("message {} for {}: the user has no session anywhere; dropped", envelope.id(), envelope.target());
-      }
-      return null;
-    });
-  }
-
-  /**
-   * Delivers to this instance's sessions of {@code userId}; adds to {@code kept} (when not null) a
-   * stage per session that completes once the message is safe there.
-   */
-  private int deliverLocally(String userId, String messageId, byte[] prefix, List<CompletableFuture<?>> kept) {
-    Set<SessionSink> targets = byUser.get(userId);
+  /** Writes a direct message to this instance's connections of {@code userId} (without a store). */
+  private int deliverLocally(String userId, byte[] prefix) {
+    Set<ConnectionHandler> targets = byUser.get(userId);
     if (targets == null) {
       return 0;
     }
     int n = 0;
-    for (SessionSink sink : targets) {
-      if (log.isDebugEnabled()) {
-        log.debug("deliver {} to {} session {} via {}", messageId, userId, sink.sessionId(), sink.getClass().getSimpleName());
-      }
-      CompletionStage<Void> safe = sink.deliver(messageId, prefix);
-      if (kept != null) {
-        kept.add(safe.toCompletableFuture());
-      }
+    for (ConnectionHandler c : targets) {
+      c.deliver(prefix);
       n++;
     }
     return n;
@@ -1115,58 +864,28 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       }
       case TOPIC -> {
         TopicState st = topics.get(envelope.target());
-        if (st == null) {
-          return DONE;
+        if (st != null) {
+          boolean history = envelope.epoch() != 0;
+          byte[] prefix = Protocol.topicPrefix(envelope.from(), envelope.target(), envelope.data(), history);
+          fanOut(st.subscribers, envelope.target(), envelope.id(), prefix, history ? envelope.seq() : -1,
+              envelope.epoch());
         }
-        byte[] prefix = Protocol.messagePrefix(envelope.from(), envelope.target(), envelope.data());
-        if (recovery == null) {
-          fanOut(st.subscribers, envelope.id(), prefix);
-          return DONE;
+        return DONE;
+      }
+      case SESSION -> {
+        ConnectionHandler c = sessionConnection(envelope.target(), envelope.sessionOwner());
+        if (c != null) {
+          c.deliverSequenced(envelope.seq(), envelope.epoch(), envelope.id(), envelope.data());
         }
-        List<CompletableFuture<?>> kept = new ArrayList<>(st.subscribers.size());
-        for (SessionSink sink : st.subscribers) {
-          CompletionStage<Void> safe = sink.deliver(envelope.id(), prefix);
-          if (kept != null) {
-            kept.add(safe.toCompletableFuture());
-          }
-        }
-        return kept == null ? DONE : CompletableFuture.allOf(kept.toArray(new CompletableFuture<?>[0]));
+        // Not here (closed meanwhile): the store has it, and the client reads it when it resumes.
+        return DONE;
+      }
+      case TAKEOVER -> {
+        closeTakenOver(envelope.sessionOwner());
+        return DONE;
       }
       default -> {
-        if (envelope.data().length == 0) {
-          if (envelope.origin() != null) {
-            String newOwner = envelope.sessionOwner() != null ? envelope.sessionOwner() : envelope.origin();
-            onClaimed(envelope.target(), newOwner, envelope.origin());
-          }
-          return DONE;
-        }
-        ConnectionHandler live = sessions.get(envelope.target());
-        if (Arrays.equals(envelope.data(), HANDED_OVER)) {
-          if (live != null) {
-            live.onHandedOver();
-          }
-          return DONE;
-        }
-        String owner = envelope.sessionOwner();
-        if (owner == null) {
-          if (live != null) {
-            return live.deliverForwarded(envelope.id(), envelope.data());
-          }
-          DetachedSession d = detached.get(envelope.target());
-          if (d != null) {
-            return d.deliver(envelope.id(), envelope.data());
-          }
-          log.warn("session {}: forwarded message {} has no live connection here", envelope.target(), envelope.id());
-          return DONE;
-        }
-        // Served here (live or detached) or not: deliverToOwner finds where it goes.
-        return deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(), 0).<Void>thenApply(kept -> null)
-            .whenComplete((v, e) -> {
-              if (e != null) {
-                log.warn("session {}: forwarded message {} not kept here: {}", envelope.target(), envelope.id(),
-                    e.toString());
-              }
-            });
+        return DONE;
       }
     }
   }
@@ -1176,21 +895,18 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
    * subscriber), which writes the message, encoded once, to each of its connections and flushes
    * them ({@link FanOutLoop}).
    */
-  private void fanOut(Set<SessionSink> subscribers, String messageId, byte[] prefix) {
+  private void fanOut(Set<ConnectionHandler> subscribers, String topic, String messageId, byte[] prefix, long offset,
+      long epoch) {
     Map<io.netty.channel.EventLoop, List<ConnectionHandler>> byLoop = new java.util.IdentityHashMap<>();
-    for (SessionSink sink : subscribers) {
-      if (sink instanceof ConnectionHandler c) {
-        byLoop.computeIfAbsent(c.channel().eventLoop(), l -> new ArrayList<>()).add(c);
-      } else {
-        sink.deliver(messageId, prefix);
-      }
+    for (ConnectionHandler c : subscribers) {
+      byLoop.computeIfAbsent(c.channel().eventLoop(), l -> new ArrayList<>()).add(c);
     }
     for (Map.Entry<io.netty.channel.EventLoop, List<ConnectionHandler>> e : byLoop.entrySet()) {
       List<ConnectionHandler> batch = e.getValue();
       FanOutLoop loop = fanOutLoops.computeIfAbsent(e.getKey(), l -> new FanOutLoop());
       loop.submitting();
       try {
-        e.getKey().execute(() -> loop.run(batch, messageId, prefix));
+        e.getKey().execute(() -> loop.run(batch, topic, messageId, prefix, offset, epoch));
       } catch (java.util.concurrent.RejectedExecutionException stopping) {
         loop.rejected();
         log.debug("fan-out of {} skipped: event loop stopping", messageId);
@@ -1200,10 +916,10 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
 
   /**
    * An envelope that waited too long in the inbox of {@code deadInstance}, which crashed: routed
-   * again from here. A user's message goes where the user is now, or to the user's sessions in the
-   * recovery store; a session's message to its owner, or into the store for the dead one. A topic
-   * message is not re-sent: the subscribers it was for were on the dead instance, and resume
-   * elsewhere without it.
+   * again from here. A user's message (without a store) goes where the user is now. A topic message
+   * is not re-sent: the subscribers it was for were on the dead instance, and catch up from the
+   * topic's history when they subscribe again (with a store). A session's message is in the store
+   * already, and its client reads it when it resumes.
    */
   @Override
   public CompletionStage<Void> onOrphan(Envelope envelope, String deadInstance) {
@@ -1211,36 +927,16 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return CompletableFuture.failedFuture(
           new BrokerException(BrokerException.Reason.UNAVAILABLE, "gateway " + instanceId + " is " + state));
     }
-    switch (envelope.kind()) {
-      case USER -> {
-        return deliverUser(envelope, true);
-      }
-      case TOPIC -> {
-        log.info("topic message {} on {} waited in the inbox of {}: not re-sent", envelope.id(), envelope.target(),
-            deadInstance);
-        return DONE;
-      }
-      default -> {
-        String owner = envelope.sessionOwner();
-        if (envelope.data().length == 0 || Arrays.equals(envelope.data(), HANDED_OVER) || owner == null) {
-          // Hand-over control for an instance that is gone, or a forward without an owner: nothing to rescue.
-          return DONE;
-        }
-        CompletableFuture<Boolean> kept = deliverToOwner(envelope.target(), owner, envelope.id(), envelope.data(),
-            instanceOf(owner).equals(deadInstance));
-        return kept.handle((v, e) -> {
-          if (e != null) {
-            log.warn("session {}: orphaned message {} not kept: {}", envelope.target(), envelope.id(), e.toString());
-          }
-          return null;
-        });
-      }
+    if (envelope.kind() == Envelope.Kind.USER) {
+      return deliverUser(envelope, true);
     }
+    log.debug("{} envelope {} waited in the inbox of {}: not re-sent", envelope.kind(), envelope.id(), deadInstance);
+    return DONE;
   }
 
   @Override
   public CompletionStage<Void> onIngress(Envelope envelope) {
-    if (envelope.kind() == Envelope.Kind.SESSION) {
+    if (envelope.kind() != Envelope.Kind.USER && envelope.kind() != Envelope.Kind.TOPIC) {
       onEnvelope(envelope);
       return DONE;
     }
@@ -1248,23 +944,27 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       return CompletableFuture.failedFuture(
           new BrokerException(BrokerException.Reason.UNAVAILABLE, "gateway " + instanceId + " is " + state));
     }
+    // A backend's id is the message's id: a redelivered copy is recognised (dedupe) and dropped.
     CompletionStage<Void> routed = envelope.kind() == Envelope.Kind.USER
-        ? routeToUser(envelope.target(), envelope.from(), envelope.data(), envelope.id(), null)
-        : publish(envelope.target(), envelope.from(), envelope.data());
+        ? routeToUser(envelope.target(), envelope.from(), envelope.data(), envelope.id(), null, true)
+        : publish(envelope.target(), envelope.from(), envelope.data(), envelope.id(), null, true);
     return routed.handle((v, e) -> {
       if (e == null) {
         return null;
       }
       Throwable cause = unwrap(e);
-      log.info("ingress message {} to {} not delivered here: {}", envelope.id(), envelope.target(), cause.getMessage());
-      // Worth one more try elsewhere: the user may be between instances in the registry.
+      log.info("ingress message {} to {} not routed here: {}", envelope.id(), envelope.target(), cause.getMessage());
+      // Worth another try, in place (later messages for the recipient wait): the store or the broker
+      // may answer again in a moment, and a user without a session may be one whose session the store
+      // lost and its instance is restoring. A broker that gives up dead-letters it, which tells the
+      // backend; nothing is dropped silently.
       throw new BrokerException(BrokerException.Reason.NO_ROUTE, cause.getMessage(), cause);
     });
   }
 
   // ---- topics ----
 
-  CompletionStage<Void> subscribe(SessionSink c, String topic) {
+  CompletionStage<Void> subscribe(ConnectionHandler c, String topic) {
     if (!c.liveSubscriptions().add(topic)) {
       TopicState st = topics.get(topic);
       return st == null ? DONE : st.bound;
@@ -1287,7 +987,7 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     });
   }
 
-  CompletionStage<Void> unsubscribe(SessionSink c, String topic) {
+  CompletionStage<Void> unsubscribe(ConnectionHandler c, String topic) {
     c.liveSubscriptions().remove(topic);
     topics.computeIfPresent(topic, (t, st) -> {
       st.subscribers.remove(c);

@@ -28,7 +28,7 @@ final class Protocol {
 
   /** Types the protocol owns; a client frame of one of these that is not a client type is an error. */
   static final Set<String> RESERVED = Set.of(SEND, SUBSCRIBE, UNSUBSCRIBE, PUBLISH, REFRESH,
-      "welcome", "message", "ack", "error", "reconnect", "resume", "ping", "pong");
+      "welcome", "message", "ack", "error", "reconnect", "resume", "ping", "pong", "gap");
 
   private static final JsonFactory JSON = JsonFactory.builder()
       .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
@@ -59,6 +59,8 @@ final class Protocol {
     String topic = null;
     String token = null;
     byte[] data = null;
+    long since = -1;
+    String epoch = null;
     if (!looksUtf8(frame) || !startsWithBrace(frame)) {
       // Answered without the JSON parser, whose exception would cost a stack trace per bad frame.
       throw new MalformedFrameException("frame is not a JSON object", null);
@@ -77,6 +79,8 @@ final class Protocol {
           case "to" -> to = stringValue(p, value, name, id);
           case "topic" -> topic = stringValue(p, value, name, id);
           case "token" -> token = stringValue(p, value, name, id);
+          case "since" -> since = sinceValue(p, value, id);
+          case "epoch" -> epoch = stringValue(p, value, name, id);
           case "data" -> {
             int start = (int) p.currentTokenLocation().getByteOffset();
             if (value.isStructStart()) {
@@ -105,7 +109,7 @@ final class Protocol {
     if (type == null || type.isEmpty()) {
       throw new MalformedFrameException("missing \"type\"", id);
     }
-    return new ClientFrame(type, id, to, topic, token, data);
+    return new ClientFrame(type, id, to, topic, token, data, since, epoch);
   }
 
   /**
@@ -153,6 +157,17 @@ final class Protocol {
     return p.getText();
   }
 
+  /** A subscribe's {@code since}: the last offset the client has, an integer >= 0. */
+  private static long sinceValue(JsonParser p, JsonToken value, String id) throws IOException, MalformedFrameException {
+    if (value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+      long since = p.getLongValue();
+      if (since >= 0) {
+        return since;
+      }
+    }
+    throw new MalformedFrameException("\"since\" must be an integer >= 0", id);
+  }
+
   private static String idValue(JsonParser p, JsonToken value, String id) throws IOException, MalformedFrameException {
     if (value == JsonToken.VALUE_STRING || value == JsonToken.VALUE_NUMBER_INT) {
       String text = p.getText();
@@ -171,6 +186,8 @@ final class Protocol {
   private static final byte[] TOPIC_KEY = ascii(",\"topic\":\"");
   private static final byte[] DATA_KEY = ascii(",\"data\":");
   private static final byte[] SEQ_KEY = ascii(",\"seq\":");
+  private static final byte[] OFFSET_KEY = ascii(",\"offset\":");
+  private static final byte[] NO_KEY = new byte[0];
   private static final byte[] ACK_HEAD = ascii("{\"type\":\"ack\",\"id\":\"");
 
   private static byte[] ascii(String s) {
@@ -191,12 +208,26 @@ final class Protocol {
     return true;
   }
 
-  /** The shared part of a {@code message} frame, up to and including {@code "seq":}. */
+  /** The shared part of a direct {@code message} frame, up to and including {@code "seq":}. */
   static byte[] messagePrefix(String from, String topic, byte[] data) {
+    return messagePrefix(from, topic, data, SEQ_KEY);
+  }
+
+  /**
+   * The shared part of a topic {@code message} frame: up to and including {@code "offset":} when the
+   * topic has a history ({@code history}), else the whole frame but its closing brace (a topic
+   * message without history carries no number; see {@link #message} with {@code n < 0}).
+   */
+  static byte[] topicPrefix(String from, String topic, byte[] data, boolean history) {
+    return messagePrefix(from, topic, data, history ? OFFSET_KEY : NO_KEY);
+  }
+
+  private static byte[] messagePrefix(String from, String topic, byte[] data, byte[] numberKey) {
     if ((from == null || isPlain(from)) && (topic == null || isPlain(topic))) {
       // Once per routed message: one array, filled in place.
       int length = MESSAGE_HEAD.length + (from == null ? 0 : FROM_KEY.length + from.length() + 1)
-          + (topic == null ? 0 : TOPIC_KEY.length + topic.length() + 1) + DATA_KEY.length + data.length + SEQ_KEY.length;
+          + (topic == null ? 0 : TOPIC_KEY.length + topic.length() + 1) + DATA_KEY.length + data.length
+          + numberKey.length;
       byte[] prefix = new byte[length];
       int at = put(prefix, 0, MESSAGE_HEAD);
       if (from != null) {
@@ -206,7 +237,7 @@ final class Protocol {
         at = putQuoted(prefix, put(prefix, at, TOPIC_KEY), topic);
       }
       at = put(prefix, put(prefix, at, DATA_KEY), data);
-      put(prefix, at, SEQ_KEY);
+      put(prefix, at, numberKey);
       return prefix;
     }
     StringBuilder head = new StringBuilder(64);
@@ -221,11 +252,10 @@ final class Protocol {
     }
     head.append(",\"data\":");
     byte[] headBytes = head.toString().getBytes(StandardCharsets.UTF_8);
-    byte[] tail = ",\"seq\":".getBytes(StandardCharsets.US_ASCII);
-    byte[] prefix = new byte[headBytes.length + data.length + tail.length];
+    byte[] prefix = new byte[headBytes.length + data.length + numberKey.length];
     System.arraycopy(headBytes, 0, prefix, 0, headBytes.length);
     System.arraycopy(data, 0, prefix, headBytes.length, data.length);
-    System.arraycopy(tail, 0, prefix, headBytes.length + data.length, tail.length);
+    System.arraycopy(numberKey, 0, prefix, headBytes.length + data.length, numberKey.length);
     return prefix;
   }
 
@@ -290,7 +320,9 @@ final class Protocol {
   static ByteBuf message(ByteBufAllocator alloc, byte[] prefix, long seq) {
     ByteBuf buf = alloc.buffer(prefix.length + 21);
     buf.writeBytes(prefix);
-    buf.writeCharSequence(Long.toString(seq), StandardCharsets.US_ASCII);
+    if (seq >= 0) {
+      buf.writeCharSequence(Long.toString(seq), StandardCharsets.US_ASCII);
+    }
     buf.writeByte('}');
     return buf;
   }
@@ -302,10 +334,12 @@ final class Protocol {
    * must get its frames through the deflate encoder).
    */
   static ByteBuf wireMessage(ByteBufAllocator alloc, byte[] prefix, long seq) {
-    int digits = digits(seq);
+    int digits = seq < 0 ? 0 : digits(seq);
     ByteBuf buf = textFrame(alloc, prefix.length + digits + 1);
     buf.writeBytes(prefix);
-    writeDigits(buf, seq, digits);
+    if (seq >= 0) {
+      writeDigits(buf, seq, digits);
+    }
     buf.writeByte('}');
     return buf;
   }
@@ -367,6 +401,66 @@ final class Protocol {
     return b.append('}').toString();
   }
 
+  /** An epoch as the protocol shows it: a string (JavaScript numbers cannot hold 63 bits). */
+  static String epochText(long epoch) {
+    return Long.toString(epoch, 36);
+  }
+
+  /** The epoch a client sent back, or -1 if it is not one this gateway wrote. */
+  static long parseEpoch(String text) {
+    try {
+      return text == null ? -1 : Long.parseLong(text, 36);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * The ack of a subscribe to a topic with history: where the subscription starts ({@code offset},
+   * the last one before the first it will get) and, when the client asked to catch up ({@code
+   * recovered} not null), whether it did, and if not why.
+   */
+  static String subscribeAck(String id, String topic, long offset, String epoch, Boolean recovered, String reason) {
+    StringBuilder b = new StringBuilder(96).append("{\"type\":\"ack\"");
+    if (id != null) {
+      b.append(",\"id\":");
+      appendString(b, id);
+    }
+    b.append(",\"topic\":");
+    appendString(b, topic);
+    b.append(",\"offset\":").append(offset).append(",\"epoch\":");
+    appendString(b, epoch);
+    if (recovered != null) {
+      b.append(",\"recovered\":").append(recovered.booleanValue());
+    }
+    if (reason != null) {
+      b.append(",\"reason\":");
+      appendString(b, reason);
+    }
+    return b.append('}').toString();
+  }
+
+  /** A session's direct messages before seq {@code next} that the client has not got are lost. */
+  static String sessionGap(String reason, long next) {
+    StringBuilder b = new StringBuilder(64).append("{\"type\":\"gap\",\"reason\":");
+    appendString(b, reason);
+    return b.append(",\"next_seq\":").append(next).append('}').toString();
+  }
+
+  /**
+   * A topic's publications before offset {@code next} of {@code epoch} that the client has not got
+   * are lost (its history was trimmed, or lost and restarted in a new epoch).
+   */
+  static String topicGap(String topic, String reason, String epoch, long next) {
+    StringBuilder b = new StringBuilder(96).append("{\"type\":\"gap\",\"topic\":");
+    appendString(b, topic);
+    b.append(",\"reason\":");
+    appendString(b, reason);
+    b.append(",\"epoch\":");
+    appendString(b, epoch);
+    return b.append(",\"next_offset\":").append(next).append('}').toString();
+  }
+
   static String error(String id, String code, String message) {
     StringBuilder b = new StringBuilder(96).append("{\"type\":\"error\"");
     if (id != null) {
@@ -391,31 +485,6 @@ final class Protocol {
     b.append(",\"message\":");
     appendString(b, "subscription to " + topic + " revoked: not authorized");
     return b.append('}').toString();
-  }
-
-  /**
-   * The {@code topic} of a {@code message} frame's prefix (see {@link #messagePrefix}), or {@code null}
-   * for a direct message. Reads only the fields before {@code data}, which the prefix holds whole.
-   */
-  static String topicOf(byte[] prefix) {
-    try (JsonParser p = JSON.createParser(prefix)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        return null;
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        if (name.equals("data")) {
-          return null;
-        }
-        JsonToken value = p.nextToken();
-        if (name.equals("topic") && value == JsonToken.VALUE_STRING) {
-          return p.getText();
-        }
-      }
-      return null;
-    } catch (IOException e) {
-      return null;
-    }
   }
 
   /** Appends {@code s} as a JSON string literal. */

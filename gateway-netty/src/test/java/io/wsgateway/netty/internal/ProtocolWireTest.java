@@ -32,18 +32,6 @@ class ProtocolWireTest {
   }
 
   @Test
-  @DisplayName("the topic of a message prefix is read from the fields before data; a direct message has none")
-  void topicOf() {
-    assertEquals("room:1", Protocol.topicOf(Protocol.messagePrefix("a", "room:1", DATA)));
-    assertEquals("t \"q\"", Protocol.topicOf(Protocol.messagePrefix(null, "t \"q\"", DATA)));
-    assertEquals(null, Protocol.topicOf(Protocol.messagePrefix("alice", null, DATA)));
-    // A data value that looks like a topic field is never read.
-    assertEquals(null, Protocol.topicOf(Protocol.messagePrefix("a", null,
-        "{\"topic\":\"x\"}".getBytes(StandardCharsets.UTF_8))));
-    assertEquals(null, Protocol.topicOf("not json".getBytes(StandardCharsets.UTF_8)));
-  }
-
-  @Test
   @DisplayName("a subscription_revoked error names its topic in a field and in the message")
   void subscriptionRevoked() {
     assertEquals("{\"type\":\"error\",\"code\":\"subscription_revoked\",\"topic\":\"room:b\","

@@ -1,2 +1,6 @@
-/** Implementation of the Redis registry: key layout, Lua scripts, the Lettuce client; not exported. */
+/**
+ * Implementation of the Redis registry and recovery store: key layouts, Lua scripts, the Lettuce
+ * connections with their coalesced flushes ({@code Flusher}), and the store's ordered script calls
+ * ({@code ScriptCalls}); not exported.
+ */
 package io.wsgateway.redis.internal;

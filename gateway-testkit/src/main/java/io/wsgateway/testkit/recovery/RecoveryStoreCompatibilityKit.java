@@ -3,26 +3,29 @@ package io.wsgateway.testkit.recovery;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.wsgateway.recovery.AppendResult;
 import io.wsgateway.recovery.Backlog;
 import io.wsgateway.recovery.RecoveryStore;
+import io.wsgateway.recovery.SessionAppend;
 import io.wsgateway.recovery.SessionState;
 import io.wsgateway.recovery.StoredMessage;
+import io.wsgateway.recovery.TopicAppend;
+import io.wsgateway.recovery.TopicBacklog;
+import io.wsgateway.recovery.TopicPosition;
+import io.wsgateway.recovery.UserAppend;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
@@ -35,36 +38,61 @@ import org.junit.jupiter.api.Test;
  * The compatibility kit of the {@link RecoveryStore} SPI: every recovery store, ours and third
  * parties', extends it and passes it.
  *
- * <p>Subclasses provide {@link #newStore(Duration, int)}. Expiry rules let time pass through {@link
- * #elapse(RecoveryStore, Duration)}: a store that reads an injected clock moves it (instant and
- * deterministic); the default waits in real time, so a store with real-time expiry (Redis TTLs)
- * overrides {@link #window()} with a short window instead.
+ * <p>Subclasses provide {@link #newStore(Limits)}, mapping the kit's {@link Limits} onto their own
+ * options. Expiry rules let time pass through {@link #elapse(RecoveryStore, Duration)}: a store that
+ * reads an injected clock moves it (instant and exact); the default waits in real time, so a store
+ * with real-time expiry (Redis TTLs) overrides {@link #window()} and {@link #topicHistoryTtl()} with
+ * short ones instead. The rules about a store that lost its data run only where {@link
+ * #loseEverything(RecoveryStore)} is implemented.
  *
  * <pre>{@code
  * class MyStoreTest extends RecoveryStoreCompatibilityKit {
- *   @Override protected RecoveryStore newStore(Duration window, int maxMessages) {
- *     return MyStore.create(freshKeyspace(), window, maxMessages);
+ *   @Override protected RecoveryStore newStore(Limits limits) {
+ *     return MyStore.create(freshKeyspace(), limits.window(), limits.maxMessages(), ...);
  *   }
  *   @Override protected Duration window() { return Duration.ofSeconds(1); }
  * }
  * }</pre>
  *
  * <p>Each rule uses fresh stores that the kit closes after the rule. The kit runs on JUnit's test
- * thread (and, for the concurrency rules, a few threads of its own) and blocks only them, waiting for
- * the store's stages within {@link #callTimeout()}.
+ * thread and blocks only it, waiting for the store's stages within {@link #callTimeout()}.
  */
 public abstract class RecoveryStoreCompatibilityKit {
 
-  /** The per-session limit of the rules that do not test trimming: large enough never to trim. */
-  protected static final int ROOMY = 10_000;
+  /**
+   * The limits a rule configures.
+   *
+   * @param window how long a detached session can be resumed
+   * @param maxMessages messages kept per session
+   * @param maxBytes frame bytes kept per session
+   * @param maxSessionsPerUser sessions per user before the oldest detached one is evicted
+   * @param topicMaxMessages publications kept per topic
+   * @param topicHistoryTtl how long a topic's history outlives its latest publication
+   */
+  public record Limits(Duration window, int maxMessages, long maxBytes, int maxSessionsPerUser,
+      int topicMaxMessages, Duration topicHistoryTtl) {
+
+    Limits withMaxMessages(int n) {
+      return new Limits(window, n, maxBytes, maxSessionsPerUser, topicMaxMessages, topicHistoryTtl);
+    }
+
+    Limits withMaxBytes(long n) {
+      return new Limits(window, maxMessages, n, maxSessionsPerUser, topicMaxMessages, topicHistoryTtl);
+    }
+
+    Limits withMaxSessionsPerUser(int n) {
+      return new Limits(window, maxMessages, maxBytes, n, topicMaxMessages, topicHistoryTtl);
+    }
+
+    Limits withTopicMaxMessages(int n) {
+      return new Limits(window, maxMessages, maxBytes, maxSessionsPerUser, n, topicHistoryTtl);
+    }
+  }
 
   private final List<RecoveryStore> opened = new ArrayList<>();
 
-  /**
-   * The store under test: new and empty, keeping detached sessions for {@code window} and at most
-   * {@code maxMessages} messages per session.
-   */
-  protected abstract RecoveryStore newStore(Duration window, int maxMessages);
+  /** The store under test: new and empty, with {@code limits}. */
+  protected abstract RecoveryStore newStore(Limits limits);
 
   /**
    * The recovery window the kit configures. Default 120 s, fine for a store whose time {@link
@@ -72,6 +100,11 @@ public abstract class RecoveryStoreCompatibilityKit {
    * expiry rules wait about twice this long.
    */
   protected Duration window() {
+    return Duration.ofSeconds(120);
+  }
+
+  /** The topic history lifetime the kit configures; as {@link #window()}. */
+  protected Duration topicHistoryTtl() {
     return Duration.ofSeconds(120);
   }
 
@@ -88,6 +121,16 @@ public abstract class RecoveryStoreCompatibilityKit {
     }
   }
 
+  /**
+   * Makes {@code store} lose everything it holds, as a Redis restarted empty would. Capability: a
+   * store that cannot simulate it leaves this unimplemented and the loss rules are skipped.
+   *
+   * @return false when not supported (the default)
+   */
+  protected boolean loseEverything(RecoveryStore store) {
+    return false;
+  }
+
   /** The bound of every single store call in the kit. */
   protected Duration callTimeout() {
     return Duration.ofSeconds(10);
@@ -101,11 +144,20 @@ public abstract class RecoveryStoreCompatibilityKit {
     opened.clear();
   }
 
+  /** Roomy limits: nothing is trimmed or evicted unless a rule says so. */
+  protected final Limits roomy() {
+    return new Limits(window(), 10_000, 64L * 1024 * 1024, 1_000, 10_000, topicHistoryTtl());
+  }
+
   /** A new store from {@link #newStore}, closed after the rule. */
-  protected final RecoveryStore store(int maxMessages) {
-    RecoveryStore s = newStore(window(), maxMessages);
+  protected final RecoveryStore store(Limits limits) {
+    RecoveryStore s = newStore(limits);
     opened.add(s);
     return s;
+  }
+
+  private RecoveryStore store() {
+    return store(roomy());
   }
 
   /** Waits for {@code stage} within {@link #callTimeout()} and returns its value. */
@@ -126,522 +178,442 @@ public abstract class RecoveryStoreCompatibilityKit {
     return text.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Appends {@code count} messages {@code m1..mN} (frames {@code f1..fN}) one after another. */
-  private List<Long> appendAll(RecoveryStore s, String session, String owner, int count) {
-    List<Long> seqs = new ArrayList<>();
-    for (int i = 1; i <= count; i++) {
-      AppendResult r = await(s.append(session, owner, "m" + i, frame("f" + i)));
-      assertTrue(r.appended(), () -> "append by the owner: " + r);
-      seqs.add(r.seq());
+  /** Appends {@code m<from>..m<to>} (frames {@code f..}) to the user, one after another. */
+  private List<UserAppend> appendAll(RecoveryStore s, String user, int from, int to) {
+    List<UserAppend> out = new ArrayList<>();
+    for (int i = from; i <= to; i++) {
+      out.add(await(s.appendToUser(user, "m" + i, frame("f" + i), false)));
     }
-    return seqs;
+    return out;
   }
 
-  private static List<String> ids(Backlog b) {
+  private static Map<String, SessionAppend> bySession(UserAppend a) {
+    Map<String, SessionAppend> out = new HashMap<>();
+    for (SessionAppend s : a.sessions()) {
+      out.put(s.sessionId(), s);
+    }
+    return out;
+  }
+
+  private static List<String> ids(List<StoredMessage> messages) {
     List<String> ids = new ArrayList<>();
-    for (StoredMessage m : b.messages()) {
+    for (StoredMessage m : messages) {
       ids.add(m.id());
     }
     return ids;
   }
 
-  private static List<String> frames(Backlog b) {
+  private static List<String> frames(List<StoredMessage> messages) {
     List<String> out = new ArrayList<>();
-    for (StoredMessage m : b.messages()) {
+    for (StoredMessage m : messages) {
       out.add(new String(m.frame(), StandardCharsets.UTF_8));
     }
     return out;
   }
 
   @Nested
-  @DisplayName("append")
-  class Append {
+  @DisplayName("sessions")
+  class Sessions {
 
     @Test
-    @DisplayName("appends to a new session are assigned 1, 2, 3")
-    void sequenceStartsAtOne() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-
-      assertEquals(List.of(1L, 2L, 3L), appendAll(s, "s1", "i1/c1", 3));
+    @DisplayName("a new session is known, at seq 0, with an epoch")
+    void create() {
+      RecoveryStore s = store();
+      SessionState state = await(s.create("alice", "s1", "i1/c1"));
+      assertTrue(state.known());
+      assertEquals(0, state.lastSeq());
+      assertNotEquals(0, state.epoch());
+      assertEquals(Backlog.Status.COMPLETE, await(s.read("alice", "s1", 0)).status());
     }
 
     @Test
-    @DisplayName("an append by another owner is refused with the current owner and assigns nothing")
-    void strangerRefused() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
+    @DisplayName("a claim finds the session with its last seq, epoch and previous owner, and takes it over")
+    void claim() {
+      RecoveryStore s = store();
+      long epoch = await(s.create("alice", "s1", "i1/c1")).epoch();
+      appendAll(s, "alice", 1, 3);
 
-      assertEquals(AppendResult.notOwner("i1/c1"), await(s.append("s1", "i2/c9", "x", frame("x"))));
-      assertEquals(List.of(1L), appendAll(s, "s1", "i1/c1", 1));
+      SessionState state = await(s.claim("alice", "s1", "i2/c2"));
+      assertEquals(new SessionState(true, 3, "i1/c1", true, epoch), state);
+      assertEquals("i2/c2", bySession(appendAll(s, "alice", 4, 4).get(0)).get("s1").owner());
     }
 
     @Test
-    @DisplayName("an append to a session that never existed is refused with no owner")
-    void unknownSessionRefused() {
-      RecoveryStore s = store(ROOMY);
+    @DisplayName("a claim of a detached session reports its previous owner as no longer attached")
+    void claimDetached() {
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+      await(s.detach("alice", "s1", "i1/c1"));
 
-      assertEquals(AppendResult.notOwner(null), await(s.append("nope", "i1/c1", "x", frame("x"))));
+      SessionState state = await(s.claim("alice", "s1", "i2/c2"));
+      assertTrue(state.known());
+      assertFalse(state.attached(), state.toString());
     }
 
     @Test
-    @DisplayName("appends issued together, without waiting, complete in issue order with 1..n")
-    void pipelinedAppendsCompleteInOrder() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      int n = 200;
-      List<Long> completed = Collections.synchronizedList(new ArrayList<>());
-      List<CompletableFuture<AppendResult>> stages = new ArrayList<>();
-      for (int i = 1; i <= n; i++) {
-        stages.add(s.append("s1", "i1/c1", "m" + i, frame("f" + i)).toCompletableFuture()
-            .whenComplete((r, e) -> completed.add(r == null ? -1L : r.seq())));
+    @DisplayName("a claim of an unknown session, or of another user's, finds nothing")
+    void claimUnknown() {
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+
+      assertEquals(SessionState.unknown(), await(s.claim("alice", "nope", "i2/c2")));
+      assertEquals(SessionState.unknown(), await(s.claim("mallory", "s1", "i2/c2")));
+      // The failed claim changed nothing: alice's session still has its owner.
+      assertEquals("i1/c1", bySession(appendAll(s, "alice", 1, 1).get(0)).get("s1").owner());
+    }
+
+    @Test
+    @DisplayName("a detach by a connection that no longer owns the session changes nothing")
+    void detachByStranger() {
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+      await(s.claim("alice", "s1", "i2/c2"));
+      await(s.detach("alice", "s1", "i1/c1"));
+
+      assertEquals("i2/c2", bySession(appendAll(s, "alice", 1, 1).get(0)).get("s1").owner());
+    }
+
+    @Test
+    @DisplayName("a detached session can be resumed within the window, and is forgotten after it")
+    void detachedWindow() {
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+      await(s.create("alice", "s2", "i1/c2"));
+      await(s.detach("alice", "s1", "i1/c1"));
+      await(s.detach("alice", "s2", "i1/c2"));
+      await(s.claim("alice", "s2", "i1/c3"));
+
+      elapse(s, window().multipliedBy(2));
+      assertEquals(SessionState.unknown(), await(s.claim("alice", "s1", "i2/c2")));
+      assertEquals(Backlog.Status.UNKNOWN, await(s.read("alice", "s1", 0)).status());
+      // The attached one does not expire.
+      assertTrue(await(s.claim("alice", "s2", "i2/c4")).known());
+      assertEquals(List.of("s2"), List.copyOf(bySession(appendAll(s, "alice", 1, 1).get(0)).keySet()));
+    }
+
+    @Test
+    @DisplayName("beyond maxSessionsPerUser a new session evicts the oldest detached ones, never a live one")
+    void evictsOldestDetached() {
+      RecoveryStore s = store(roomy().withMaxSessionsPerUser(3));
+      await(s.create("alice", "live", "i1/c0"));
+      for (int i = 1; i <= 3; i++) {
+        await(s.create("alice", "d" + i, "i1/c" + i));
+        await(s.detach("alice", "d" + i, "i1/c" + i));
       }
-      await(CompletableFuture.allOf(stages.toArray(CompletableFuture[]::new)));
+      await(s.create("alice", "new", "i1/c9"));
 
-      List<Long> expected = new ArrayList<>();
-      for (long i = 1; i <= n; i++) {
-        expected.add(i);
-        assertEquals(AppendResult.appended(i), stages.get((int) i - 1).join(), "append #" + i);
-      }
-      assertEquals(expected, completed, "completion order");
-      assertEquals(n, await(s.read("s1", 0)).messages().size());
+      assertEquals(SessionState.unknown(), await(s.claim("alice", "d1", "i2/c1")));
+      assertEquals(SessionState.unknown(), await(s.claim("alice", "d2", "i2/c2")));
+      assertEquals(List.of("d3", "live", "new"),
+          bySession(appendAll(s, "alice", 1, 1).get(0)).keySet().stream().sorted().toList());
+
+      // All live: nothing to evict, the new one is still created.
+      await(s.create("alice", "new2", "i1/c10"));
+      assertTrue(await(s.claim("alice", "live", "i1/c0")).known());
+      assertTrue(await(s.claim("alice", "new2", "i1/c10")).known());
     }
   }
 
   @Nested
-  @DisplayName("read")
-  class Read {
+  @DisplayName("direct messages")
+  class Direct {
+
+    @Test
+    @DisplayName("an append to a user reaches each of the user's sessions, numbered 1, 2, 3 in each")
+    void appendsToEverySession() {
+      RecoveryStore s = store();
+      long e1 = await(s.create("alice", "s1", "i1/c1")).epoch();
+      await(s.create("alice", "s2", "i2/c2"));
+      await(s.create("bob", "s3", "i1/c3"));
+      await(s.detach("alice", "s2", "i2/c2"));
+
+      List<UserAppend> appends = appendAll(s, "alice", 1, 3);
+      for (int i = 0; i < 3; i++) {
+        Map<String, SessionAppend> by = bySession(appends.get(i));
+        assertFalse(appends.get(i).duplicate());
+        assertEquals(new SessionAppend("s1", i + 1, "i1/c1", e1), by.get("s1"));
+        assertEquals(i + 1, by.get("s2").seq());
+        assertNull(by.get("s2").owner(), "a detached session has no owner to deliver to");
+        assertEquals(2, by.size(), "bob's session is not alice's");
+      }
+      assertEquals(List.of("m2", "m3"), ids(await(s.read("alice", "s2", 1)).messages()));
+      assertEquals(List.of(), await(s.read("bob", "s3", 0)).messages());
+    }
+
+    @Test
+    @DisplayName("an append to a user with no session reaches nothing")
+    void noSessions() {
+      RecoveryStore s = store();
+      assertEquals(new UserAppend(List.of(), false), await(s.appendToUser("nobody", "m1", frame("f"), false)));
+      assertEquals(new UserAppend(List.of(), false), await(s.appendToUser("nobody", "m1", frame("f"), true)));
+    }
 
     @Test
     @DisplayName("read after n returns the later messages oldest first, with their ids and frames")
     void readAfter() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      appendAll(s, "s1", "i1/c1", 5);
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+      appendAll(s, "alice", 1, 5);
 
-      Backlog b = await(s.read("s1", 2));
-      assertEquals(3, b.firstSeq());
-      assertFalse(b.trimmed());
-      assertEquals(List.of("m3", "m4", "m5"), ids(b));
-      assertEquals(List.of("f3", "f4", "f5"), frames(b));
-
-      Backlog all = await(s.read("s1", 0));
-      assertEquals(1, all.firstSeq());
-      assertEquals(List.of("m1", "m2", "m3", "m4", "m5"), ids(all));
-      assertFalse(all.trimmed());
-    }
-
-    @Test
-    @DisplayName("read after the last seq, or of a new session, is empty and not trimmed")
-    void readUpToDate() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      assertEquals(new Backlog(1, List.of(), false), await(s.read("s1", 0)));
-
-      appendAll(s, "s1", "i1/c1", 2);
-      assertEquals(new Backlog(3, List.of(), false), await(s.read("s1", 2)));
+      Backlog b = await(s.read("alice", "s1", 2));
+      assertEquals(new Backlog(3, b.messages(), Backlog.Status.COMPLETE), b);
+      assertEquals(List.of("m3", "m4", "m5"), ids(b.messages()));
+      assertEquals(List.of("f3", "f4", "f5"), frames(b.messages()));
+      assertEquals(List.of(), await(s.read("alice", "s1", 5)).messages());
+      assertEquals(Backlog.Status.COMPLETE, await(s.read("alice", "s1", 5)).status());
+      assertEquals(Backlog.Status.AHEAD, await(s.read("alice", "s1", 6)).status());
+      assertEquals(Backlog.Status.UNKNOWN, await(s.read("mallory", "s1", 0)).status());
     }
 
     @Test
     @DisplayName("ids and frames come back byte for byte, whatever bytes they hold")
     void bytesPreserved() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
       byte[] binary = new byte[256];
       for (int i = 0; i < binary.length; i++) {
         binary[i] = (byte) i;
       }
       String id = "id-é-\u00e5\u4e2d-" + "x".repeat(300);
-      await(s.append("s1", "i1/c1", id, binary));
-      await(s.append("s1", "i1/c1", "", new byte[0]));
+      await(s.appendToUser("alice", id, binary, false));
+      await(s.appendToUser("alice", "empty", new byte[0], false));
 
-      Backlog b = await(s.read("s1", 0));
-      assertEquals(2, b.messages().size());
+      Backlog b = await(s.read("alice", "s1", 0));
       assertEquals(id, b.messages().get(0).id());
       assertArrayEquals(binary, b.messages().get(0).frame());
-      assertEquals("", b.messages().get(1).id());
-      assertArrayEquals(new byte[0], b.messages().get(1).frame());
+      assertEquals(0, b.messages().get(1).frame().length);
     }
 
     @Test
-    @DisplayName("a session that never existed reads as trimmed: the client must resync")
-    void unknownReadsTrimmed() {
-      RecoveryStore s = store(ROOMY);
-
-      Backlog b = await(s.read("nope", 4));
-      assertTrue(b.trimmed());
-      assertEquals(5, b.firstSeq());
-    }
-  }
-
-  @Nested
-  @DisplayName("trimming")
-  class Trimming {
-
-    @Test
-    @DisplayName("with a limit of 3, after 5 appends read(0) is trimmed and read(2) returns 3, 4, 5")
-    void oldestDropped() {
-      RecoveryStore s = store(3);
-      await(s.create("s1", "alice", "i1/c1"));
-      assertEquals(List.of(1L, 2L, 3L, 4L, 5L), appendAll(s, "s1", "i1/c1", 5));
-
-      Backlog from0 = await(s.read("s1", 0));
-      assertTrue(from0.trimmed(), "messages 1 and 2 were dropped: " + from0);
-      assertEquals(1, from0.firstSeq());
-      Backlog from1 = await(s.read("s1", 1));
-      assertTrue(from1.trimmed(), "message 2 was dropped: " + from1);
-
-      Backlog from2 = await(s.read("s1", 2));
-      assertFalse(from2.trimmed());
-      assertEquals(3, from2.firstSeq());
-      assertEquals(List.of("m3", "m4", "m5"), ids(from2));
-      assertEquals(new Backlog(6, List.of(), false), await(s.read("s1", 5)));
-    }
-
-    @Test
-    @DisplayName("sequence numbers keep counting past the limit")
-    void seqKeepsCounting() {
-      RecoveryStore s = store(2);
-      await(s.create("s1", "alice", "i1/c1"));
-      appendAll(s, "s1", "i1/c1", 10);
-
-      assertEquals(10, await(s.claim("s1", "alice", "i2/c2")).lastSeq());
-      assertEquals(List.of("m9", "m10"), ids(await(s.read("s1", 8))));
-    }
-  }
-
-  @Nested
-  @DisplayName("claim")
-  class Claim {
-
-    @Test
-    @DisplayName("a claim by the same user returns the last seq, the subscriptions and the previous owner")
-    void claimReturnsState() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      appendAll(s, "s1", "i1/c1", 4);
-      await(s.subscriptions("s1", "i1/c1", Set.of("news", "chat/42")));
-
-      assertEquals(
-          new SessionState(true, 4, Set.of("news", "chat/42"), "i1/c1"),
-          await(s.claim("s1", "alice", "i2/c7")));
-    }
-
-    @Test
-    @DisplayName("a claim of a new session returns seq 0 and no subscriptions")
-    void claimEmpty() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-
-      assertEquals(new SessionState(true, 0, Set.of(), "i1/c1"), await(s.claim("s1", "alice", "i1/c2")));
-    }
-
-    @Test
-    @DisplayName("a claim by another user, or of an unknown id, returns unknown and changes nothing")
-    void otherUserOrUnknown() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-
-      assertEquals(SessionState.unknown(), await(s.claim("s1", "mallory", "i9/c9")));
-      assertEquals(SessionState.unknown(), await(s.claim("nope", "alice", "i9/c9")));
-      assertEquals(AppendResult.appended(1), await(s.append("s1", "i1/c1", "m1", frame("f1"))));
-    }
-
-    @Test
-    @DisplayName("after a claim the old owner's appends fail with the new owner, the new owner's continue the sequence")
-    void claimMovesOwnership() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      appendAll(s, "s1", "i1/c1", 2);
-      await(s.claim("s1", "alice", "i2/c5"));
-
-      assertEquals(AppendResult.notOwner("i2/c5"), await(s.append("s1", "i1/c1", "late", frame("late"))));
-      assertEquals(AppendResult.appended(3), await(s.append("s1", "i2/c5", "m3", frame("f3"))));
-      assertEquals(List.of("m1", "m2", "m3"), ids(await(s.read("s1", 0))));
-    }
-
-    @Test
-    @DisplayName("a second claim names the first claimant as previous owner")
-    void previousOwnerChains() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.claim("s1", "alice", "i2/c2"));
-
-      assertEquals("i2/c2", await(s.claim("s1", "alice", "i3/c3")).previousOwner());
-    }
-  }
-
-  @Nested
-  @DisplayName("subscriptions")
-  class Subscriptions {
-
-    @Test
-    @DisplayName("the last set recorded replaces earlier ones, the empty set included")
-    void lastSetWins() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.subscriptions("s1", "i1/c1", Set.of("a", "b")));
-      await(s.subscriptions("s1", "i1/c1", Set.of("b", "topic with spaces, commas\nand newlines", "ü")));
-      assertEquals(
-          Set.of("b", "topic with spaces, commas\nand newlines", "ü"),
-          await(s.claim("s1", "alice", "i1/c2")).subscriptions());
-
-      await(s.subscriptions("s1", "i1/c2", Set.of()));
-      assertEquals(Set.of(), await(s.claim("s1", "alice", "i1/c3")).subscriptions());
-    }
-
-    @Test
-    @DisplayName("only the owner records subscriptions: a former owner's set is ignored")
-    void onlyOwner() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.subscriptions("s1", "i1/c1", Set.of("a")));
-      await(s.claim("s1", "alice", "i2/c2"));
-      await(s.subscriptions("s1", "i1/c1", Set.of("stale")));
-      assertEquals(Set.of("a"), await(s.claim("s1", "alice", "i3/c3")).subscriptions());
-    }
-
-    @Test
-    @DisplayName("recording subscriptions of an unknown session completes and does not create it")
-    void unknownIgnored() {
-      RecoveryStore s = store(ROOMY);
-      await(s.subscriptions("nope", "i1/c1", Set.of("a")));
-
-      assertEquals(SessionState.unknown(), await(s.claim("nope", "alice", "i1/c1")));
-    }
-  }
-
-  @Nested
-  @DisplayName("detach and expiry")
-  class Expiry {
-
-    @Test
-    @DisplayName("a detached session is forgotten once the recovery window passes")
-    void detachedExpires() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      appendAll(s, "s1", "i1/c1", 2);
-      await(s.detach("s1", "i1/c1"));
-
-      elapse(s, window().plus(window().dividedBy(2)));
-
-      assertEquals(SessionState.unknown(), await(s.claim("s1", "alice", "i2/c2")));
-      assertEquals(AppendResult.notOwner(null), await(s.append("s1", "i1/c1", "m3", frame("f3"))));
-      assertTrue(await(s.read("s1", 0)).trimmed(), "a forgotten session reads as trimmed");
-    }
-
-    @Test
-    @DisplayName("a session claimed within the window is kept, and no longer expires")
-    void claimWithinWindowKeeps() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      appendAll(s, "s1", "i1/c1", 2);
-      await(s.detach("s1", "i1/c1"));
-      elapse(s, window().dividedBy(4));
-
-      assertEquals(new SessionState(true, 2, Set.of(), "i1/c1"), await(s.claim("s1", "alice", "i2/c2")));
-
-      elapse(s, window().multipliedBy(2));
-      assertEquals(AppendResult.appended(3), await(s.append("s1", "i2/c2", "m3", frame("f3"))));
-      assertEquals(List.of("m1", "m2", "m3"), ids(await(s.read("s1", 0))));
-    }
-
-    @Test
-    @DisplayName("a detach by a former owner does not start the window of the session's new owner")
-    void detachByFormerOwnerIgnored() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.claim("s1", "alice", "i2/c2"));
-      // The old connection's close is often seen after the new one claimed the session.
-      await(s.detach("s1", "i1/c1"));
-
-      elapse(s, window().plus(window().dividedBy(2)));
-      assertEquals(AppendResult.appended(1), await(s.append("s1", "i2/c2", "m1", frame("f1"))));
-    }
-
-    @Test
-    @DisplayName("an attached session does not expire with the recovery window")
-    void attachedKept() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-
-      elapse(s, window().plus(window().dividedBy(2)));
-      assertEquals(AppendResult.appended(1), await(s.append("s1", "i1/c1", "m1", frame("f1"))));
-    }
-
-    @Test
-    @DisplayName("appends by the owner after a detach are kept but do not extend the window")
-    void appendAfterDetach() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.detach("s1", "i1/c1"));
-      elapse(s, window().dividedBy(2));
-      assertEquals(AppendResult.appended(1), await(s.append("s1", "i1/c1", "m1", frame("f1"))));
-      assertEquals(List.of("m1"), ids(await(s.read("s1", 0))));
-
-      elapse(s, window().dividedBy(2).plus(window().dividedBy(4)));
-      assertEquals(SessionState.unknown(), await(s.claim("s1", "alice", "i2/c2")));
-    }
-  }
-
-  @Nested
-  @DisplayName("sessions of a user")
-  class SessionsOfUser {
-
-    @Test
-    @DisplayName("lists the user's resumable sessions with their current owners, and no one else's")
-    void listsWithOwners() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.create("s2", "alice", "i1/c2"));
-      await(s.create("s3", "bob", "i1/c3"));
-      await(s.claim("s2", "alice", "i2/c9"));
-      // A claim naming the wrong user changes nothing and lists nothing.
-      assertEquals(SessionState.unknown(), await(s.claim("s1", "bob", "i3/c1")));
-
-      assertEquals(java.util.Map.of("s1", "i1/c1", "s2", "i2/c9"), await(s.sessionsOf("alice")));
-      assertEquals(java.util.Map.of("s3", "i1/c3"), await(s.sessionsOf("bob")));
-      assertEquals(java.util.Map.of(), await(s.sessionsOf("carol")));
-    }
-
-    @Test
-    @DisplayName("lists a detached session within the window, not after it")
-    void detachedUntilWindowEnds() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.create("s2", "alice", "i1/c2"));
-      await(s.detach("s1", "i1/c1"));
-      assertEquals(java.util.Map.of("s1", "i1/c1", "s2", "i1/c2"), await(s.sessionsOf("alice")));
-
-      elapse(s, window().plus(window().dividedBy(2)));
-      assertEquals(java.util.Map.of("s2", "i1/c2"), await(s.sessionsOf("alice")));
-    }
-
-    @Test
-    @DisplayName("an append by the owner named there succeeds, and fails once the session is claimed")
-    void ownerIsUsableForAppend() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      String owner = await(s.sessionsOf("alice")).get("s1");
-      assertEquals(AppendResult.appended(1), await(s.append("s1", owner, "m1", frame("f1"))));
-      await(s.claim("s1", "alice", "i2/c2"));
-      assertEquals(AppendResult.notOwner("i2/c2"), await(s.append("s1", owner, "m2", frame("f2"))));
-    }
-  }
-
-  @Nested
-  @DisplayName("isolation")
-  class Isolation {
-
-    @Test
-    @DisplayName("sessions are independent: own sequence, messages, owner, subscriptions and expiry")
-    void sessionsIndependent() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      await(s.create("s2", "alice", "i1/c2"));
-      await(s.create("s3", "bob", "i1/c3"));
-      appendAll(s, "s1", "i1/c1", 3);
-      assertEquals(List.of(1L), appendAll(s, "s2", "i1/c2", 1));
-      await(s.subscriptions("s1", "i1/c1", Set.of("t1")));
-
-      assertEquals(AppendResult.notOwner("i1/c2"), await(s.append("s2", "i1/c1", "x", frame("x"))));
-      assertEquals(List.of("m1"), ids(await(s.read("s2", 0))));
-
-      await(s.detach("s1", "i1/c1"));
-      elapse(s, window().plus(window().dividedBy(2)));
-      assertEquals(SessionState.unknown(), await(s.claim("s1", "alice", "i2/c1")));
-      assertEquals(new SessionState(true, 1, Set.of(), "i1/c2"), await(s.claim("s2", "alice", "i2/c2")));
-      assertEquals(new SessionState(true, 0, Set.of(), "i1/c3"), await(s.claim("s3", "bob", "i2/c3")));
-    }
-  }
-
-  @Nested
-  @DisplayName("concurrency")
-  class Concurrency {
-
-    private static final int THREADS = 4;
-    private static final int PER_THREAD = 250;
-
-    @Test
-    @DisplayName("appends from several threads to one session get distinct, contiguous seqs, each thread's in its order")
-    void parallelAppendsContiguous() throws Exception {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      List<List<Long>> perThread = new ArrayList<>();
-      ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-      try {
-        List<Future<List<Long>>> futures = new ArrayList<>();
-        for (int t = 0; t < THREADS; t++) {
-          int thread = t;
-          futures.add(pool.submit(() -> {
-            List<CompletableFuture<AppendResult>> stages = new ArrayList<>();
-            for (int i = 0; i < PER_THREAD; i++) {
-              stages.add(s.append("s1", "i1/c1", "t" + thread + "-" + i, frame("f")).toCompletableFuture());
-            }
-            List<Long> seqs = new ArrayList<>();
-            for (CompletableFuture<AppendResult> stage : stages) {
-              AppendResult r = await(stage);
-              assertTrue(r.appended(), r::toString);
-              seqs.add(r.seq());
-            }
-            return seqs;
-          }));
-        }
-        for (Future<List<Long>> f : futures) {
-          perThread.add(f.get(callTimeout().toMillis() * 2, TimeUnit.MILLISECONDS));
-        }
-      } finally {
-        pool.shutdownNow();
+    @DisplayName("appends issued together, without waiting, take effect in issue order")
+    void pipelinedInOrder() {
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+      int n = 300;
+      List<CompletableFuture<UserAppend>> stages = new ArrayList<>();
+      for (int i = 1; i <= n; i++) {
+        stages.add(s.appendToUser("alice", "m" + i, frame("f" + i), false).toCompletableFuture());
       }
-
-      TreeSet<Long> all = new TreeSet<>();
-      for (List<Long> seqs : perThread) {
-        for (int i = 1; i < seqs.size(); i++) {
-          assertTrue(seqs.get(i) > seqs.get(i - 1), "one thread's appends complete in issue order: " + seqs);
-        }
-        all.addAll(seqs);
+      await(CompletableFuture.allOf(stages.toArray(CompletableFuture[]::new)));
+      List<String> expected = new ArrayList<>();
+      for (int i = 1; i <= n; i++) {
+        expected.add("m" + i);
+        assertEquals(i, stages.get(i - 1).join().sessions().get(0).seq(), "append #" + i);
       }
-      assertEquals(THREADS * PER_THREAD, all.size(), "distinct seqs");
-      assertEquals(1L, all.first());
-      assertEquals((long) THREADS * PER_THREAD, all.last());
-
-      // The log holds each message at the seq its append returned.
-      Backlog b = await(s.read("s1", 0));
-      assertEquals(THREADS * PER_THREAD, b.messages().size());
-      for (int t = 0; t < THREADS; t++) {
-        for (int i = 0; i < PER_THREAD; i++) {
-          long seq = perThread.get(t).get(i);
-          assertEquals("t" + t + "-" + i, b.messages().get((int) (seq - b.firstSeq())).id(), "seq " + seq);
-        }
-      }
+      assertEquals(expected, ids(await(s.read("alice", "s1", 0)).messages()));
     }
 
     @Test
-    @DisplayName("a claim racing appends leaves every seq the old owner got in the log, and the new owner continues after them")
-    void claimRacingAppends() {
-      RecoveryStore s = store(ROOMY);
-      await(s.create("s1", "alice", "i1/c1"));
-      List<CompletableFuture<AppendResult>> stages = new ArrayList<>();
-      CompletableFuture<SessionState> claim = null;
-      for (int i = 0; i < 100; i++) {
-        stages.add(s.append("s1", "i1/c1", "m" + i, frame("f")).toCompletableFuture());
-        if (i == 50) {
-          claim = s.claim("s1", "alice", "i2/c2").toCompletableFuture();
-        }
+    @DisplayName("beyond maxMessages the oldest are dropped, and a read from before them is TRIMMED")
+    void trimmedByCount() {
+      RecoveryStore s = store(roomy().withMaxMessages(3));
+      await(s.create("alice", "s1", "i1/c1"));
+      appendAll(s, "alice", 1, 5);
+
+      assertEquals(Backlog.Status.TRIMMED, await(s.read("alice", "s1", 1)).status());
+      Backlog b = await(s.read("alice", "s1", 2));
+      assertEquals(List.of("m3", "m4", "m5"), ids(b.messages()));
+    }
+
+    @Test
+    @DisplayName("beyond maxBytes the oldest are dropped (the newest is always kept)")
+    void trimmedByBytes() {
+      RecoveryStore s = store(roomy().withMaxBytes(25));
+      await(s.create("alice", "s1", "i1/c1"));
+      for (int i = 1; i <= 4; i++) {
+        await(s.appendToUser("alice", "m" + i, frame("0123456789"), false));
       }
-      SessionState state = await(claim);
-      long appended = 0;
-      for (CompletableFuture<AppendResult> stage : stages) {
-        AppendResult r = await(stage);
-        if (r.appended()) {
-          appended++;
-          assertEquals(appended, r.seq());
-        } else {
-          assertEquals("i2/c2", r.owner());
-        }
+      assertEquals(Backlog.Status.TRIMMED, await(s.read("alice", "s1", 1)).status());
+      assertEquals(List.of("m3", "m4"), ids(await(s.read("alice", "s1", 2)).messages()));
+
+      await(s.appendToUser("alice", "big", frame("x".repeat(100)), false));
+      assertEquals(List.of("big"), ids(await(s.read("alice", "s1", 4)).messages()));
+    }
+
+    @Test
+    @DisplayName("a deduplicating append of an id already appended appends nothing and reports the earlier seqs")
+    void dedupe() {
+      RecoveryStore s = store();
+      await(s.create("alice", "s1", "i1/c1"));
+      await(s.create("alice", "s2", "i1/c2"));
+      await(s.appendToUser("alice", "x", frame("f"), false));
+      await(s.appendToUser("alice", "m2", frame("f2"), false));
+
+      UserAppend again = await(s.appendToUser("alice", "x", frame("f"), true));
+      assertTrue(again.duplicate());
+      assertEquals(1, bySession(again).get("s1").seq());
+      assertEquals(1, bySession(again).get("s2").seq());
+      assertEquals(List.of("x", "m2"), ids(await(s.read("alice", "s1", 0)).messages()));
+
+      // Without dedupe the same id is appended again.
+      UserAppend twice = await(s.appendToUser("alice", "x", frame("f"), false));
+      assertFalse(twice.duplicate());
+      assertEquals(3, bySession(twice).get("s1").seq());
+    }
+
+    @Test
+    @DisplayName("an append to one session appends there only, and not twice")
+    void appendToSession() {
+      RecoveryStore s = store();
+      long epoch = await(s.create("alice", "s1", "i1/c1")).epoch();
+      await(s.create("alice", "s2", "i1/c2"));
+      appendAll(s, "alice", 1, 2);
+
+      assertEquals(new SessionAppend("s1", 3, "i1/c1", epoch), await(s.appendToSession("alice", "s1", "x", frame("x"))));
+      assertEquals(new SessionAppend("s1", 3, "i1/c1", epoch), await(s.appendToSession("alice", "s1", "x", frame("x"))));
+      assertEquals(List.of("m1", "m2"), ids(await(s.read("alice", "s2", 0)).messages()));
+      assertNull(await(s.appendToSession("alice", "nope", "x", frame("x"))));
+      assertNull(await(s.appendToSession("mallory", "s1", "x", frame("x"))));
+    }
+  }
+
+  @Nested
+  @DisplayName("a store that lost its data")
+  class Loss {
+
+    @Test
+    @DisplayName("the incarnation stays the same while nothing is lost")
+    void incarnationStable() {
+      RecoveryStore s = store();
+      String first = await(s.incarnation());
+      await(s.create("alice", "s1", "i1/c1"));
+      assertEquals(first, await(s.incarnation()));
+    }
+
+    @Test
+    @DisplayName("after a loss the incarnation changes, and a restore continues a live session in a new epoch")
+    void restoreAfterLoss() {
+      RecoveryStore s = store();
+      long epoch = await(s.create("alice", "s1", "i1/c1")).epoch();
+      appendAll(s, "alice", 1, 5);
+      String before = await(s.incarnation());
+      assumeTrue(loseEverything(s), "the store cannot simulate a loss");
+
+      assertNotEquals(before, await(s.incarnation()));
+      assertEquals(new UserAppend(List.of(), false), await(s.appendToUser("alice", "lost", frame("x"), false)));
+      SessionState restored = await(s.restore("alice", "s1", "i1/c1", 5));
+      assertTrue(restored.known());
+      assertEquals(5, restored.lastSeq());
+      assertNotEquals(epoch, restored.epoch());
+
+      assertEquals(6, bySession(appendAll(s, "alice", 6, 6).get(0)).get("s1").seq());
+      assertEquals(Backlog.Status.LOST, await(s.read("alice", "s1", 3)).status());
+      assertEquals(List.of("m6"), ids(await(s.read("alice", "s1", 5)).messages()));
+
+      // Restoring what the store has changes nothing.
+      assertEquals(restored.epoch(), await(s.restore("alice", "s1", "i1/c1", 2)).epoch());
+      assertEquals(6, await(s.claim("alice", "s1", "i1/c1")).lastSeq());
+    }
+
+    @Test
+    @DisplayName("restoring a session the store has changes nothing")
+    void restoreKnown() {
+      RecoveryStore s = store();
+      SessionState created = await(s.create("alice", "s1", "i1/c1"));
+      appendAll(s, "alice", 1, 2);
+
+      SessionState again = await(s.restore("alice", "s1", "i1/c1", 0));
+      assertEquals(2, again.lastSeq());
+      assertEquals(created.epoch(), again.epoch());
+      assertEquals(Backlog.Status.COMPLETE, await(s.read("alice", "s1", 0)).status());
+    }
+  }
+
+  @Nested
+  @DisplayName("topics")
+  class Topics {
+
+    @Test
+    @DisplayName("publications are numbered 1, 2, 3 in one epoch, and the position follows")
+    void offsets() {
+      RecoveryStore s = store();
+      TopicAppend first = await(s.appendToTopic("room", "p1", frame("f1"), false));
+      assertEquals(1, first.offset());
+      assertNotEquals(0, first.epoch());
+      assertEquals(new TopicAppend(2, first.epoch(), false), await(s.appendToTopic("room", "p2", frame("f2"), false)));
+      assertEquals(new TopicPosition(2, first.epoch()), await(s.topicPosition("room")));
+      assertEquals(1, await(s.appendToTopic("other", "q1", frame("g1"), false)).offset());
+    }
+
+    @Test
+    @DisplayName("a read after n returns the later publications; after the newest, nothing; ahead, trimmed")
+    void read() {
+      RecoveryStore s = store();
+      long epoch = 0;
+      for (int i = 1; i <= 4; i++) {
+        epoch = await(s.appendToTopic("room", "p" + i, frame("f" + i), false)).epoch();
       }
-      assertEquals(appended, state.lastSeq(), "the claim saw every append that succeeded");
-      assertEquals(AppendResult.appended(appended + 1), await(s.append("s1", "i2/c2", "n", frame("n"))));
+      TopicBacklog b = await(s.readTopic("room", 2));
+      assertEquals(new TopicBacklog(epoch, 3, b.messages(), false), b);
+      assertEquals(List.of("p3", "p4"), ids(b.messages()));
+      assertEquals(List.of("f3", "f4"), frames(b.messages()));
+      assertEquals(new TopicBacklog(epoch, 5, List.of(), false), await(s.readTopic("room", 4)));
+      assertTrue(await(s.readTopic("room", 9)).trimmed());
+      assertEquals(0, await(s.readTopic("none", 0)).epoch());
+      assertFalse(await(s.readTopic("none", 0)).trimmed());
+    }
+
+    @Test
+    @DisplayName("beyond topicMaxMessages the oldest are dropped, and a read from before them is trimmed")
+    void trimmed() {
+      RecoveryStore s = store(roomy().withTopicMaxMessages(2));
+      for (int i = 1; i <= 4; i++) {
+        await(s.appendToTopic("room", "p" + i, frame("f" + i), false));
+      }
+      assertTrue(await(s.readTopic("room", 1)).trimmed());
+      assertEquals(List.of("p3", "p4"), ids(await(s.readTopic("room", 2)).messages()));
+    }
+
+    @Test
+    @DisplayName("the position of a topic without history starts one: offset 0 in an epoch its first publication keeps")
+    void positionStartsHistory() {
+      RecoveryStore s = store();
+      TopicPosition start = await(s.topicPosition("room"));
+      assertEquals(0, start.offset());
+      assertNotEquals(0, start.epoch());
+      assertEquals(start, await(s.topicPosition("room")));
+      assertEquals(new TopicAppend(1, start.epoch(), false), await(s.appendToTopic("room", "p1", frame("f1"), false)));
+    }
+
+    @Test
+    @DisplayName("a deduplicating append of a recent id appends nothing and reports the earlier offset")
+    void dedupe() {
+      RecoveryStore s = store();
+      long epoch = await(s.appendToTopic("room", "p1", frame("f1"), false)).epoch();
+      await(s.appendToTopic("room", "p2", frame("f2"), false));
+
+      assertEquals(new TopicAppend(1, epoch, true), await(s.appendToTopic("room", "p1", frame("f1"), true)));
+      assertEquals(new TopicPosition(2, epoch), await(s.topicPosition("room")));
+    }
+
+    @Test
+    @DisplayName("a quiet topic's history expires, its numbering does not")
+    void historyExpires() {
+      RecoveryStore s = store();
+      long epoch = 0;
+      for (int i = 1; i <= 3; i++) {
+        epoch = await(s.appendToTopic("room", "p" + i, frame("f" + i), false)).epoch();
+      }
+      elapse(s, topicHistoryTtl().multipliedBy(2));
+
+      assertTrue(await(s.readTopic("room", 1)).trimmed());
+      assertEquals(new TopicPosition(3, epoch), await(s.topicPosition("room")));
+      assertEquals(new TopicAppend(4, epoch, false), await(s.appendToTopic("room", "p4", frame("f4"), false)));
+      assertEquals(List.of("p4"), ids(await(s.readTopic("room", 3)).messages()));
+    }
+
+    @Test
+    @DisplayName("after a loss a topic starts over in a new epoch")
+    void lossNewEpoch() {
+      RecoveryStore s = store();
+      long epoch = await(s.appendToTopic("room", "p1", frame("f1"), false)).epoch();
+      assumeTrue(loseEverything(s), "the store cannot simulate a loss");
+
+      TopicPosition after = await(s.topicPosition("room"));
+      assertEquals(0, after.offset());
+      assertNotEquals(epoch, after.epoch());
+      TopicAppend next = await(s.appendToTopic("room", "p2", frame("f2"), false));
+      assertEquals(new TopicAppend(1, after.epoch(), false), next);
     }
   }
 }

@@ -17,8 +17,16 @@ class InMemoryRecoveryStoreTest extends RecoveryStoreCompatibilityKit {
   private final MutableClock clock = new MutableClock();
 
   @Override
-  protected RecoveryStore newStore(Duration window, int maxMessages) {
-    return InMemoryRecoveryStore.create(window, maxMessages, clock);
+  protected RecoveryStore newStore(Limits limits) {
+    return InMemoryRecoveryStore.builder()
+        .window(limits.window())
+        .maxMessages(limits.maxMessages())
+        .maxBytes(limits.maxBytes())
+        .maxSessionsPerUser(limits.maxSessionsPerUser())
+        .topicMaxMessages(limits.topicMaxMessages())
+        .topicHistoryTtl(limits.topicHistoryTtl())
+        .clock(clock)
+        .build();
   }
 
   @Override
