@@ -240,6 +240,8 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
       c.close(CloseCodes.GOING_AWAY, CloseCodes.REASON_SHUTDOWN);
     }
     awaitCondition(connections::isEmpty, Duration.ofSeconds(6));
+    // A session whose detach never reached the store would look attached there until its TTL.
+    awaitCondition(() -> pendingDetaches.get() == 0, Duration.ofSeconds(2));
     awaitQuietly(registry.setInstanceStatus(instanceId, InstanceStatus.GONE));
     shutdownQuietly();
   }
@@ -591,6 +593,17 @@ public final class GatewayImpl implements Gateway, EnvelopeHandler, InstanceCont
     if (c != null && owner.equals(c.owner())) {
       c.takenOver();
     }
+  }
+
+  /** Detaches sent to the store and not yet answered; {@link #close()} waits for them. */
+  private final AtomicInteger pendingDetaches = new AtomicInteger();
+
+  void detachStarted() {
+    pendingDetaches.incrementAndGet();
+  }
+
+  void detachDone() {
+    pendingDetaches.decrementAndGet();
   }
 
   /** The recovery store lost its data: every live session here is re-created from its connection. */

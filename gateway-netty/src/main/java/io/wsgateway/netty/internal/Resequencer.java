@@ -119,6 +119,13 @@ final class Resequencer {
     if (held == null) {
       held = new TreeMap<>();
     }
+    if (held.size() >= 4 * MAX_HELD) {
+      // Far more held than a gap fill ever leaves behind (the store has not answered for long, or
+      // the stream has not started): the connection goes rather than memory; the client resumes.
+      sink.overflow();
+      close();
+      return;
+    }
     held.putIfAbsent(number, new Pending(messageId, prefix));
     if (started) {
       drain();

@@ -185,9 +185,11 @@ final class StoreSession implements Resequencer.Source, Resequencer.Sink {
       if (early == null) {
         early = new ArrayList<>();
       }
-      if (early.size() < Resequencer.MAX_HELD) {
-        early.add(new Notification(seq, messageEpoch, messageId, prefix));
+      if (early.size() >= Resequencer.MAX_HELD) {
+        overflow(); // the store has not answered the create or claim for long: reconnect later
+        return;
       }
+      early.add(new Notification(seq, messageEpoch, messageId, prefix));
       return;
     }
     if (messageEpoch == epoch) {
@@ -258,9 +260,12 @@ final class StoreSession implements Resequencer.Source, Resequencer.Sink {
     if (open) {
       open = false;
       gateway.onSessionClosed(sessionId, connection);
-      store.detach(userId, sessionId, owner).exceptionally(e -> {
-        log.debug("session {}: detach failed: {}", sessionId, e.toString());
-        return null;
+      gateway.detachStarted();
+      store.detach(userId, sessionId, owner).whenComplete((v, e) -> {
+        gateway.detachDone();
+        if (e != null) {
+          log.debug("session {}: detach failed: {}", sessionId, e.toString());
+        }
       });
     }
     stream.close();
