@@ -1,5 +1,7 @@
 package io.wsgateway.internal;
 
+import io.wsgateway.auth.MutableClock;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,8 +22,6 @@ import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -48,7 +48,7 @@ class RemoteJwksTest {
   private final AtomicReference<String> cacheControl = new AtomicReference<>();
   /** Held by the stalling handlers until the test ends. */
   private final CountDownLatch release = new CountDownLatch(1);
-  private final MovableClock clock = new MovableClock(START);
+  private final MutableClock clock = new MutableClock(START);
   private ExecutorService executor;
   private HttpServer server;
   private HttpClient client;
@@ -228,34 +228,6 @@ class RemoteJwksTest {
     while (!condition.getAsBoolean()) {
       assertTrue(System.nanoTime() < deadline, () -> "timed out waiting for " + what + "; requests=" + requests.get());
       java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
-    }
-  }
-
-  /** A clock the test moves. */
-  private static final class MovableClock extends Clock {
-    private volatile Instant now;
-
-    MovableClock(Instant start) {
-      this.now = start;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
     }
   }
 }

@@ -26,7 +26,7 @@ import io.wsgateway.chaos.env.HaProxy;
 import io.wsgateway.chaos.env.Poll;
 import io.wsgateway.chaos.env.Ports;
 import io.wsgateway.chaos.env.RabbitAdmin;
-import io.wsgateway.chaos.env.RedisServer;
+import io.wsgateway.testkit.RedisServer;
 import io.wsgateway.chaos.faults.FaultKind;
 import io.wsgateway.chaos.faults.FaultPlan;
 import io.wsgateway.chaos.faults.Nemesis;

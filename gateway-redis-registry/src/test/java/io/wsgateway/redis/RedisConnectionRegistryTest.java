@@ -1,5 +1,7 @@
 package io.wsgateway.redis;
 
+import io.wsgateway.testkit.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -259,7 +261,7 @@ class RedisConnectionRegistryTest {
   @Test
   @DisplayName("create fails with registry_unavailable when Redis cannot be reached")
   void createFailsWhenUnreachable() throws Exception {
-    int port = RedisServerProcess.freePort();
+    int port = RedisServer.freePort();
     GatewayException e = assertThrows(GatewayException.class, () -> RedisConnectionRegistry.create(
         RedisRegistryOptions.builder().uri("redis://127.0.0.1:" + port)
             .connectTimeout(Duration.ofMillis(500)).build()));

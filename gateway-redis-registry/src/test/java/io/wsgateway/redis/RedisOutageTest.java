@@ -1,5 +1,7 @@
 package io.wsgateway.redis;
 
+import io.wsgateway.testkit.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -35,12 +37,11 @@ import org.junit.jupiter.api.Test;
  */
 class RedisOutageTest {
 
-  private static RedisServerProcess server;
+  private static RedisServer server;
 
   @BeforeAll
   static void startServer() throws Exception {
-    server = new RedisServerProcess(RedisServerProcess.freePort());
-    server.start();
+    server = RedisServer.startOnFreePort();
   }
 
   @AfterAll
@@ -67,7 +68,7 @@ class RedisOutageTest {
       }
       assertEquals(5, RedisConnectionRegistryTest.await(registry.presence("user-3")).connections());
 
-      server.stop();
+      server.kill();
 
       // Fails fast: rejected while disconnected, or timed out by the command timeout at worst. A
       // lookup may be answered from the near cache until the registry has seen the connection close
@@ -118,7 +119,7 @@ class RedisOutageTest {
         Await.success(CALL, "append", store.appendToUser("alice", "m" + i, frame(i), false));
       }
 
-      server.stop();
+      server.kill();
 
       long start = System.nanoTime();
       Await.until(Duration.ofMillis(1500), "appends fail with store_unavailable",

@@ -1,5 +1,7 @@
 package io.wsgateway.redis;
 
+import io.wsgateway.testkit.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -38,7 +40,7 @@ import org.junit.jupiter.api.Test;
 class RedisRecoveryStoreOrderTest {
 
   private static final Duration CALL = Duration.ofSeconds(30);
-  private static RedisServerProcess server;
+  private static RedisServer server;
   private static RedisClient client;
   private static StatefulRedisConnection<String, String> admin;
   private static int stores;
@@ -47,8 +49,7 @@ class RedisRecoveryStoreOrderTest {
 
   @BeforeAll
   static void startServer() throws Exception {
-    server = new RedisServerProcess(RedisServerProcess.freePort());
-    server.start();
+    server = RedisServer.startOnFreePort();
     client = RedisClient.create(server.uri());
     admin = client.connect();
   }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.wsgateway.Gateway;
 import io.wsgateway.netty.testing.Await;
 import io.wsgateway.netty.testing.TestClient;
+import io.wsgateway.testkit.RedisServer;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,11 +30,11 @@ import org.junit.jupiter.api.Test;
 class StoreLossTest {
 
   ClusterFixture cluster;
-  PrivateRedis redis;
+  RedisServer redis;
 
   @BeforeEach
   void start() throws Exception {
-    redis = new PrivateRedis();
+    redis = RedisServer.startOnFreePort();
     cluster = new ClusterFixture().redisUri(redis.uri());
   }
 

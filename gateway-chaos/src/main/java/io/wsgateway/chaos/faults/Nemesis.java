@@ -2,7 +2,7 @@ package io.wsgateway.chaos.faults;
 
 import io.wsgateway.chaos.env.Fleet;
 import io.wsgateway.chaos.env.RabbitAdmin;
-import io.wsgateway.chaos.env.RedisServer;
+import io.wsgateway.testkit.RedisServer;
 import io.wsgateway.chaos.history.Event;
 import io.wsgateway.chaos.history.History;
 import io.wsgateway.chaos.net.ClientProxy;
@@ -139,6 +139,9 @@ public final class Nemesis implements AutoCloseable {
       }
     } catch (IOException e) {
       problems.add("redis: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      problems.add("redis: interrupted");
     }
     for (Fleet.Slot s : fleet.slots()) {
       if (s.state() == Fleet.State.DEAD || s.node().alive()) {
