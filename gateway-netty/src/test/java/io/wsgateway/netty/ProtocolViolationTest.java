@@ -18,7 +18,7 @@ class ProtocolViolationTest {
 
   @RegisterExtension
   static final GatewayExtension gateway = GatewayExtension.create(
-      o -> o.maxMessageSize(1024).pingInterval(Duration.ofMillis(200)).idleTimeout(Duration.ofMillis(700)), b -> b);
+      o -> o.maxMessageSize(1024).pingInterval(Duration.ofMillis(300)).idleTimeout(Duration.ofMillis(2000)), b -> b);
 
   private RawWebSocket open(String user) throws Exception {
     RawWebSocket ws = gateway.track(RawWebSocket.open(gateway.port(), "/ws?access_token=" + gateway.token(user), Map.of(), 0));
@@ -94,7 +94,7 @@ class ProtocolViolationTest {
   @DisplayName("a client that answers pings stays connected past the idle timeout")
   void pongKeepsAlive() throws Exception {
     RawWebSocket ws = open("lively");
-    long until = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+    long until = System.nanoTime() + Duration.ofMillis(3000).toNanos(); // past the idle timeout (2 s)
     while (System.nanoTime() < until) {
       RawWebSocket.Frame f = ws.readFrame();
       assertEquals(RawWebSocket.PING, f.opcode(), "expected only pings, got opcode " + f.opcode());
