@@ -86,7 +86,7 @@ final class StoreRouter {
       } else if (result.sessions().isEmpty()) {
         routed.completeExceptionally(new GatewayException(ErrorCodes.USER_OFFLINE, "user " + toUser + " is offline"));
       } else {
-        complete(routed, notifyOwners(toUser, messageId, prefix, result));
+        complete(routed, notifyOwners(messageId, prefix, result));
       }
     };
     then(order, appended, notify);
@@ -94,7 +94,7 @@ final class StoreRouter {
   }
 
   /** Hands an appended message to each live session's connection: here, or its instance's inbox. */
-  private CompletableFuture<Void> notifyOwners(String toUser, String messageId, byte[] prefix, UserAppend result) {
+  private CompletableFuture<Void> notifyOwners(String messageId, byte[] prefix, UserAppend result) {
     List<CompletableFuture<Void>> sends = null;
     for (SessionAppend a : result.sessions()) {
       String owner = a.owner();
@@ -116,10 +116,7 @@ final class StoreRouter {
           .exceptionally(e -> {
             Throwable cause = unwrap(e);
             if (cause instanceof BrokerException be && be.reason() == BrokerException.Reason.NO_ROUTE) {
-              // The instance is gone, inbox and all (it crashed: nobody detached its sessions). Its
-              // client resumes elsewhere and reads the store; meanwhile the session is detached on
-              // the dead owner's behalf, so it expires with the window and counts as detached.
-              store.detach(toUser, a.sessionId(), owner);
+              // The instance is gone, inbox and all: its client resumes elsewhere and reads the store.
               return null;
             }
             throw GatewayImpl.brokerFailure(cause);
