@@ -32,7 +32,8 @@ final class StoreSession implements Resequencer.Source, Resequencer.Sink {
   private final String userId;
   private final String owner;
   private final Resequencer stream;
-  private String sessionId;
+  /** Read by other threads through {@link ConnectionHandler#sessionId()}. */
+  private volatile String sessionId;
   /** The stream's epoch; 0 until the store answered the create or claim. */
   private long epoch;
   /** Whether the store holds the session as this connection's (created or claimed, not yet detached). */
