@@ -1,4 +1,5 @@
-// Builds the package: type declarations with tsc, and one ES module (dist/index.js) with esbuild.
+// Builds the package: type declarations with tsc (and a compile check of test/types), and one ES module
+// (dist/index.js) with esbuild.
 // --sync-example copies that module to the example gateway's static resources, which serve it to the
 // chat page; --check-example fails if the committed copy differs from a fresh build (run by test.sh in CI).
 import { build } from "esbuild";
@@ -13,8 +14,11 @@ const exampleCopy = join(root, "..", "examples", "src", "main", "resources", "st
 const out = join(root, "dist", "index.js");
 
 rmSync(join(root, "dist"), { recursive: true, force: true });
-execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")],
-  { stdio: "inherit" });
+const tsc = (project) => execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p",
+  join(root, project)], { stdio: "inherit" });
+tsc("tsconfig.json");
+// test/types/usage.ts: the public types accept the browser's and the ws package's WebSocket.
+tsc("tsconfig.types-test.json");
 await build({
   entryPoints: [join(root, "src", "index.ts")],
   outfile: out,

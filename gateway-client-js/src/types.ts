@@ -111,15 +111,21 @@ export interface CallOptions {
   timeout?: number;
 }
 
-/** The part of a WebSocket the client uses: the browser's, Node's global one (>= 22), or the `ws` package's. */
+/**
+ * The part of a WebSocket the client uses: the browser's, Node's global one (>= 22), or the `ws`
+ * package's. The handlers' events are typed loosely (`any`) so that each implementation's own event
+ * types fit; the client reads `data` of a message, `code` and `reason` of a close, `message` of an error.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any */
   onopen: ((ev: any) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
+  onmessage: ((ev: any) => void) | null;
   onerror: ((ev: any) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onclose: ((ev: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 /** A WebSocket constructor such as `globalThis.WebSocket` or the `ws` package's default export. */
