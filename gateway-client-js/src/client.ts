@@ -58,6 +58,8 @@ export class GatewayClient extends Emitter<ClientEvents> {
   private connecting: Deferred<Welcome> | undefined;
   private reconnectTimer: Timer | undefined;
   private refreshTimer: Timer | undefined;
+  /** Re-subscribes waiting for their backoff; cancelled by close() so that nothing keeps a Node process alive. */
+  private readonly retryTimers = new Set<Timer>();
   private closing: Promise<void> | undefined;
 
   /**
@@ -204,7 +206,8 @@ export class GatewayClient extends Emitter<ClientEvents> {
       return this.closing;
     }
     this.setState("closed");
-    cancel(this.reconnectTimer, this.refreshTimer);
+    cancel(this.reconnectTimer, this.refreshTimer, ...this.retryTimers);
+    this.retryTimers.clear();
     const closed = new GatewayError(ErrorCodes.CLIENT_CLOSED, "client is closed");
     this.failQueue(closed);
     for (const op of [...this.inflight.values()]) {
@@ -343,7 +346,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     const conn = op.conn;
     if (op.kind === "resubscribe") {
       op.finish();
-      this.retryResubscribe(op, what);
+      this.retryResubscribe(op);
     } else if (op.kind === "refresh") {
       op.finish();
       this.emitError({ code: ErrorCodes.REFRESH_FAILED, message: what });
@@ -634,15 +637,17 @@ export class GatewayClient extends Emitter<ClientEvents> {
    * Sends a re-subscribe again after a backoff, on the same connection, if it is still the current one
    * and the topic still subscribed (a new connection re-subscribes every topic anyway).
    */
-  private retryResubscribe(op: Op, _why: string): void {
+  private retryResubscribe(op: Op): void {
     const conn = op.conn;
     const delay = this.backoff.delayMs(op.attempt, this.o.random);
-    new Timer(this.o.clock, delay, () => {
+    const timer: Timer = new Timer(this.o.clock, delay, () => {
+      this.retryTimers.delete(timer);
       if (conn !== undefined && conn === this.current && !conn.closingByUs && this.currentState === "connected"
         && op.topic !== undefined && this.delivery.topics.has(op.topic)) {
         this.resubscribeTopic(conn, op.topic, Math.min(op.attempt + 1, 62));
       }
     });
+    this.retryTimers.add(timer);
   }
 
   private onMessage(conn: Conn, f: ServerFrame): void {
@@ -704,7 +709,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
       case "resubscribe":
         op.finish();
         if (RETRYABLE.has(code)) {
-          this.retryResubscribe(op, code + ": " + message);
+          this.retryResubscribe(op);
         } else if (op.topic !== undefined) {
           this.delivery.topics.remove(op.topic);
           this.emitError({ code: ErrorCodes.RESUBSCRIBE_FAILED, message: op.topic + ": " + code + ": " + message,

@@ -845,6 +845,8 @@ var GatewayClient = class extends Emitter {
     this.ids = 0;
     this.attempts = 0;
     this.currentState = "disconnected";
+    /** Re-subscribes waiting for their backoff; cancelled by close() so that nothing keeps a Node process alive. */
+    this.retryTimers = /* @__PURE__ */ new Set();
     this.o = resolveOptions(options);
     this.tokenSource = options.token;
     this.backoff = new Backoff(this.o.reconnectBackoffMin, this.o.reconnectBackoffMax);
@@ -973,7 +975,8 @@ var GatewayClient = class extends Emitter {
       return this.closing;
     }
     this.setState("closed");
-    cancel(this.reconnectTimer, this.refreshTimer);
+    cancel(this.reconnectTimer, this.refreshTimer, ...this.retryTimers);
+    this.retryTimers.clear();
     const closed = new GatewayError(ErrorCodes.CLIENT_CLOSED, "client is closed");
     this.failQueue(closed);
     for (const op of [...this.inflight.values()]) {
@@ -1116,7 +1119,7 @@ var GatewayClient = class extends Emitter {
     const conn = op.conn;
     if (op.kind === "resubscribe") {
       op.finish();
-      this.retryResubscribe(op, what);
+      this.retryResubscribe(op);
     } else if (op.kind === "refresh") {
       op.finish();
       this.emitError({ code: ErrorCodes.REFRESH_FAILED, message: what });
@@ -1394,14 +1397,16 @@ var GatewayClient = class extends Emitter {
    * Sends a re-subscribe again after a backoff, on the same connection, if it is still the current one
    * and the topic still subscribed (a new connection re-subscribes every topic anyway).
    */
-  retryResubscribe(op, _why) {
+  retryResubscribe(op) {
     const conn = op.conn;
     const delay = this.backoff.delayMs(op.attempt, this.o.random);
-    new Timer(this.o.clock, delay, () => {
+    const timer = new Timer(this.o.clock, delay, () => {
+      this.retryTimers.delete(timer);
       if (conn !== void 0 && conn === this.current && !conn.closingByUs && this.currentState === "connected" && op.topic !== void 0 && this.delivery.topics.has(op.topic)) {
         this.resubscribeTopic(conn, op.topic, Math.min(op.attempt + 1, 62));
       }
     });
+    this.retryTimers.add(timer);
   }
   onMessage(conn, f) {
     if (!conn.welcomed || conn.discarding || !f.hasData) {
@@ -1457,7 +1462,7 @@ var GatewayClient = class extends Emitter {
       case "resubscribe":
         op.finish();
         if (RETRYABLE.has(code)) {
-          this.retryResubscribe(op, code + ": " + message2);
+          this.retryResubscribe(op);
         } else if (op.topic !== void 0) {
           this.delivery.topics.remove(op.topic);
           this.emitError({
