@@ -5,7 +5,7 @@ import { Emitter } from "./emitter.js";
 import { ErrorCodes, GapCodes, GatewayError } from "./errors.js";
 import { checkName, dataJson, operationFrame, parseServerFrame, subscribeFrame, type ServerFrame } from "./frames.js";
 import { jwtExpiresAt } from "./jwt.js";
-import { Op, type OpKind } from "./operation.js";
+import { Op, Operations, type OpKind } from "./operation.js";
 import { checkToken, checkUrl, checkWhenDisconnected, positive, resolveOptions, type ClientOptions,
   type ResolvedOptions } from "./options.js";
 import { cancel, Timer } from "./timers.js";
@@ -45,11 +45,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
   private readonly backoff: Backoff;
   private readonly delivery: Delivery;
   private tokenSource: string | TokenProvider;
-  /** Operations waiting for a connection, in call order (a Set keeps insertion order and deletes in O(1)). */
-  private readonly queue = new Set<Op>();
-  private readonly inflight = new Map<string, Op>();
-  private pending = 0;
-  private ids = 0;
+  private readonly ops: Operations;
   private current: Conn | undefined;
   private attempts = 0;
   private currentState: ClientState = "disconnected";
@@ -70,6 +66,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     this.o = resolveOptions(options);
     this.tokenSource = options.token;
     this.backoff = new Backoff(this.o.reconnectBackoffMin, this.o.reconnectBackoffMax);
+    this.ops = new Operations(this.o.maxPendingSends);
     this.delivery = new Delivery((m) => this.emit("message", m), (g) => this.emit("gap", g));
   }
 
@@ -151,7 +148,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     if (invalid !== undefined) {
       return Promise.reject(new GatewayError(ErrorCodes.INVALID_FRAME, invalid));
     }
-    return this.call("subscribe", topic, undefined, (id) => operationFrame("subscribe", id, "topic", topic), options);
+    return this.call("subscribe", topic, (id) => operationFrame("subscribe", id, "topic", topic), options);
   }
 
   /** Unsubscribes from `topic` and forgets its position; resolves on the ack. */
@@ -160,7 +157,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     if (invalid !== undefined) {
       return Promise.reject(new GatewayError(ErrorCodes.INVALID_FRAME, invalid));
     }
-    return this.call("unsubscribe", topic, undefined, (id) => operationFrame("unsubscribe", id, "topic", topic),
+    return this.call("unsubscribe", topic, (id) => operationFrame("unsubscribe", id, "topic", topic),
       options);
   }
 
@@ -185,7 +182,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     const rawId = (parsed as { id?: unknown }).id;
     const id = typeof rawId === "string" || (typeof rawId === "number" && Number.isInteger(rawId)) ? String(rawId)
       : undefined;
-    return this.call("raw", undefined, undefined, () => text, options, id === undefined ? null : id);
+    return this.call("raw", undefined, () => text, options, id === undefined ? null : id);
   }
 
   /**
@@ -209,12 +206,11 @@ export class GatewayClient extends Emitter<ClientEvents> {
     cancel(this.reconnectTimer, this.refreshTimer, ...this.retryTimers);
     this.retryTimers.clear();
     const closed = new GatewayError(ErrorCodes.CLIENT_CLOSED, "client is closed");
-    this.failQueue(closed);
-    for (const op of [...this.inflight.values()]) {
+    this.ops.failQueued(closed);
+    for (const op of this.ops.takeInflight()) {
       op.fail(closed);
       op.finish();
     }
-    this.inflight.clear();
     this.rejectConnect(closed);
     const conn = this.current;
     this.current = undefined;
@@ -229,7 +225,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
 
   override toString(): string {
     return "GatewayClient{state=" + this.currentState + ", session=" + this.sessionId + ", lastSeq="
-      + this.delivery.lastSeq + ", subscriptions=" + this.delivery.topics.list().length + ", pending=" + this.pending
+      + this.delivery.lastSeq + ", subscriptions=" + this.delivery.topics.list().length + ", pending=" + this.ops.pending
       + "}";
   }
 
@@ -251,7 +247,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
       return Promise.reject(new GatewayError(ErrorCodes.INVALID_FRAME,
         "data: " + typeof data + " (expected: a JSON value; use null for none)"));
     }
-    return this.call(type, type === "publish" ? name : undefined, undefined,
+    return this.call(type, type === "publish" ? name : undefined,
       (id) => operationFrame(type, id, key, name, json), options);
   }
 
@@ -260,7 +256,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
    *
    * @param fixedId for raw frames: their own id, or null for none
    */
-  private call(kind: OpKind, topic: string | undefined, token: string | undefined, build: (id: string) => string,
+  private call(kind: OpKind, topic: string | undefined, build: (id: string) => string,
     options: CallOptions | undefined, fixedId?: string | null): Promise<void> {
     if (this.currentState === "closed") {
       return Promise.reject(new GatewayError(ErrorCodes.CLIENT_CLOSED, "client is closed"));
@@ -276,19 +272,17 @@ export class GatewayClient extends Emitter<ClientEvents> {
     if (mode === "reject" && this.currentState !== "connected") {
       return Promise.reject(new GatewayError(ErrorCodes.NOT_CONNECTED, "not connected (" + this.currentState + ")"));
     }
-    if (this.pending >= this.o.maxPendingSends) {
+    if (!this.ops.hasRoom()) {
       return Promise.reject(new GatewayError(ErrorCodes.CLIENT_OVERLOADED,
         "more than " + this.o.maxPendingSends + " operations pending"));
     }
-    const id = fixedId === undefined ? this.nextId() : fixedId === null ? undefined : fixedId;
+    const id = fixedId === undefined ? this.ops.nextId() : fixedId === null ? undefined : fixedId;
     const frame = build(id ?? "");
     if (frame.length > this.o.maxMessageSize / 3 && utf8Length(frame) > this.o.maxMessageSize) {
       return Promise.reject(new GatewayError(ErrorCodes.FRAME_TOO_LARGE,
         "frame of " + utf8Length(frame) + " bytes (expected: <= maxMessageSize " + this.o.maxMessageSize + ")"));
     }
-    const op = new Op(kind, id, frame, kind === "subscribe" || kind === "unsubscribe" ? topic ?? undefined : topic,
-      token, true, () => this.pending--);
-    this.pending++;
+    const op = this.ops.create(kind, id, frame, topic);
     op.timer = new Timer(this.o.clock, timeout, () => this.onOpTimeout(op, timeout));
     if (kind === "subscribe" && topic !== undefined) {
       this.delivery.topics.add(topic);
@@ -299,13 +293,9 @@ export class GatewayClient extends Emitter<ClientEvents> {
     if (conn !== undefined) {
       this.write(conn, op);
     } else {
-      this.queue.add(op);
+      this.ops.enqueue(op);
     }
     return op.promise as Promise<void>;
-  }
-
-  private nextId(): string {
-    return "c" + ++this.ids;
   }
 
   /** The connection operations are written on now, if any. */
@@ -317,7 +307,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
 
   private write(conn: Conn, op: Op): void {
     if (op.id !== undefined) {
-      this.inflight.set(op.id, op);
+      this.ops.written(op);
       op.conn = conn;
       if (op.counted) {
         conn.inflight++;
@@ -338,10 +328,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     if (op.isFinished) {
       return;
     }
-    this.queue.delete(op);
-    if (op.id !== undefined && this.inflight.get(op.id) === op) {
-      this.inflight.delete(op.id);
-    }
+    this.ops.forget(op);
     const what = "no ack for " + op.kind + " within " + timeout + " ms";
     const conn = op.conn;
     if (op.kind === "resubscribe") {
@@ -354,14 +341,6 @@ export class GatewayClient extends Emitter<ClientEvents> {
       op.fail(new GatewayError(ErrorCodes.ACK_TIMEOUT, what));
     }
     this.maybeLeave(conn);
-  }
-
-  private failQueue(error: GatewayError): void {
-    const queued = [...this.queue];
-    this.queue.clear();
-    for (const op of queued) {
-      op.fail(error);
-    }
   }
 
   // ---------------------------------------------------------------- connecting
@@ -454,7 +433,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
     this.current = undefined;
     c?.abort();
     cancel(this.reconnectTimer, this.refreshTimer);
-    this.failQueue(error);
+    this.ops.failQueued(error);
     this.setState("disconnected");
     this.rejectConnect(error);
     const event: ErrorEvent = { code: error.code, message: error.message };
@@ -503,14 +482,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
   }
 
   private failInflight(conn: Conn): void {
-    const lost: Op[] = [];
-    for (const [id, op] of this.inflight) {
-      if (op.conn === conn) {
-        this.inflight.delete(id);
-        lost.push(op);
-      }
-    }
-    for (const op of lost) {
+    for (const op of this.ops.takeInflight(conn)) {
       if (op.kind === "refresh" || op.kind === "resubscribe") {
         op.finish();
       } else {
@@ -592,11 +564,11 @@ export class GatewayClient extends Emitter<ClientEvents> {
     }
     this.resubscribe(conn);
     this.scheduleRefresh(conn, f.expiresAt);
-    for (const op of [...this.queue]) {
+    for (const op of this.ops.queue()) {
       if (this.writable() !== conn) {
         break;
       }
-      this.queue.delete(op);
+      this.ops.dequeue(op);
       this.write(conn, op);
     }
     this.connecting?.resolve(welcome);
@@ -610,7 +582,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
    */
   private resubscribe(conn: Conn): void {
     const queued = new Set<string>();
-    for (const op of this.queue) {
+    for (const op of this.ops.queue()) {
       if (op.kind === "subscribe" && op.topic !== undefined) {
         queued.add(op.topic);
       }
@@ -624,7 +596,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
   }
 
   private resubscribeTopic(conn: Conn, topic: string, attempt: number): void {
-    const id = this.nextId();
+    const id = this.ops.nextId();
     const topics = this.delivery.topics;
     const op = new Op("resubscribe", id, subscribeFrame(id, topic, topics.last(topic), topics.epoch(topic)), topic,
       undefined, false, () => {});
@@ -662,10 +634,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
   }
 
   private onAck(f: ServerFrame): void {
-    const op = f.id === undefined ? undefined : this.inflight.get(f.id);
-    if (op !== undefined) {
-      this.inflight.delete(f.id as string);
-    }
+    const op = this.ops.answered(f.id);
     this.delivery.ack(f);
     if (op === undefined) {
       return;
@@ -686,7 +655,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
   private onServerError(f: ServerFrame): void {
     const code = f.code ?? "unknown";
     const message = f.message ?? "";
-    const op = f.id === undefined ? undefined : this.inflight.get(f.id);
+    const op = this.ops.answered(f.id);
     if (op === undefined) {
       if (code === "subscription_revoked" && f.topic !== undefined) {
         // The gateway dropped it: a reconnect must not subscribe again with the old grant's position.
@@ -699,7 +668,6 @@ export class GatewayClient extends Emitter<ClientEvents> {
       this.emitError(event);
       return;
     }
-    this.inflight.delete(f.id as string);
     const conn = op.conn;
     switch (op.kind) {
       case "refresh":
@@ -802,7 +770,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
         this.emitError({ code: ErrorCodes.REFRESH_FAILED, message: "token provider returned " + typeof t });
         return;
       }
-      const id = this.nextId();
+      const id = this.ops.nextId();
       const op = new Op("refresh", id, operationFrame("refresh", id, "token", t), undefined, t, false, () => {});
       op.timer = new Timer(this.o.clock, this.o.ackTimeout, () => this.onOpTimeout(op, this.o.ackTimeout));
       this.write(conn, op);

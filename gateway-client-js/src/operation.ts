@@ -69,3 +69,100 @@ export class Op {
     }
   }
 }
+
+/**
+ * A client's operations between the call and their end: queued while there is no connection to write
+ * them on, then in flight until their ack, error or timeout, or the end of their connection. The one
+ * place where the application's operations are bounded (`maxPendingSends`).
+ */
+export class Operations {
+  /** In call order (a Set keeps insertion order and deletes in O(1)). */
+  private readonly queued = new Set<Op>();
+  private readonly inflight = new Map<string, Op>();
+  private count = 0;
+  private ids = 0;
+
+  constructor(private readonly maxPending: number) {}
+
+  /** Application operations queued or in flight. */
+  get pending(): number {
+    return this.count;
+  }
+
+  /** A new frame id, unique within the client. */
+  nextId(): string {
+    return "c" + ++this.ids;
+  }
+
+  /** Whether another application operation may be added. */
+  hasRoom(): boolean {
+    return this.count < this.maxPending;
+  }
+
+  /** A new application operation, counted against the bound until it ends. */
+  create(kind: OpKind, id: string | undefined, frame: string, topic: string | undefined): Op {
+    this.count++;
+    return new Op(kind, id, frame, topic, undefined, true, () => this.count--);
+  }
+
+  enqueue(op: Op): void {
+    this.queued.add(op);
+  }
+
+  /** The queued operations, in call order (a copy). */
+  queue(): Op[] {
+    return [...this.queued];
+  }
+
+  dequeue(op: Op): void {
+    this.queued.delete(op);
+  }
+
+  /** Records an operation written with an id, until its answer. */
+  written(op: Op): void {
+    if (op.id !== undefined) {
+      this.inflight.set(op.id, op);
+    }
+  }
+
+  /** The operation in flight under `id`, no longer in flight. */
+  answered(id: string | undefined): Op | undefined {
+    if (id === undefined) {
+      return undefined;
+    }
+    const op = this.inflight.get(id);
+    if (op !== undefined) {
+      this.inflight.delete(id);
+    }
+    return op;
+  }
+
+  /** Forgets `op` wherever it is (its timeout passed). */
+  forget(op: Op): void {
+    this.queued.delete(op);
+    if (op.id !== undefined && this.inflight.get(op.id) === op) {
+      this.inflight.delete(op.id);
+    }
+  }
+
+  /** Fails every queued operation. */
+  failQueued(error: GatewayError): void {
+    const all = [...this.queued];
+    this.queued.clear();
+    for (const op of all) {
+      op.fail(error);
+    }
+  }
+
+  /** The operations in flight on `conn` (all of them without it), no longer in flight. */
+  takeInflight(conn?: Conn): Op[] {
+    const taken: Op[] = [];
+    for (const [id, op] of this.inflight) {
+      if (conn === undefined || op.conn === conn) {
+        this.inflight.delete(id);
+        taken.push(op);
+      }
+    }
+    return taken;
+  }
+}

@@ -828,6 +828,86 @@ var Op = class {
     }
   }
 };
+var Operations = class {
+  constructor(maxPending) {
+    this.maxPending = maxPending;
+    /** In call order (a Set keeps insertion order and deletes in O(1)). */
+    this.queued = /* @__PURE__ */ new Set();
+    this.inflight = /* @__PURE__ */ new Map();
+    this.count = 0;
+    this.ids = 0;
+  }
+  /** Application operations queued or in flight. */
+  get pending() {
+    return this.count;
+  }
+  /** A new frame id, unique within the client. */
+  nextId() {
+    return "c" + ++this.ids;
+  }
+  /** Whether another application operation may be added. */
+  hasRoom() {
+    return this.count < this.maxPending;
+  }
+  /** A new application operation, counted against the bound until it ends. */
+  create(kind, id, frame, topic) {
+    this.count++;
+    return new Op(kind, id, frame, topic, void 0, true, () => this.count--);
+  }
+  enqueue(op) {
+    this.queued.add(op);
+  }
+  /** The queued operations, in call order (a copy). */
+  queue() {
+    return [...this.queued];
+  }
+  dequeue(op) {
+    this.queued.delete(op);
+  }
+  /** Records an operation written with an id, until its answer. */
+  written(op) {
+    if (op.id !== void 0) {
+      this.inflight.set(op.id, op);
+    }
+  }
+  /** The operation in flight under `id`, no longer in flight. */
+  answered(id) {
+    if (id === void 0) {
+      return void 0;
+    }
+    const op = this.inflight.get(id);
+    if (op !== void 0) {
+      this.inflight.delete(id);
+    }
+    return op;
+  }
+  /** Forgets `op` wherever it is (its timeout passed). */
+  forget(op) {
+    this.queued.delete(op);
+    if (op.id !== void 0 && this.inflight.get(op.id) === op) {
+      this.inflight.delete(op.id);
+    }
+  }
+  /** Fails every queued operation. */
+  failQueued(error) {
+    const all = [...this.queued];
+    this.queued.clear();
+    for (const op of all) {
+      op.fail(error);
+    }
+  }
+  /** The operations in flight on `conn` (all of them without it), no longer in flight. */
+  takeInflight(conn) {
+    const taken = [];
+    for (const [id, op] of this.inflight) {
+      if (conn === void 0 || op.conn === conn) {
+        this.inflight.delete(id);
+        taken.push(op);
+      }
+    }
+    return taken;
+  }
+};
 
 // src/client.ts
 var RETRYABLE = /* @__PURE__ */ new Set(["store_unavailable", "rate_limited"]);
@@ -838,11 +918,6 @@ var GatewayClient = class extends Emitter {
    */
   constructor(options) {
     super();
-    /** Operations waiting for a connection, in call order (a Set keeps insertion order and deletes in O(1)). */
-    this.queue = /* @__PURE__ */ new Set();
-    this.inflight = /* @__PURE__ */ new Map();
-    this.pending = 0;
-    this.ids = 0;
     this.attempts = 0;
     this.currentState = "disconnected";
     /** Re-subscribes waiting for their backoff; cancelled by close() so that nothing keeps a Node process alive. */
@@ -850,6 +925,7 @@ var GatewayClient = class extends Emitter {
     this.o = resolveOptions(options);
     this.tokenSource = options.token;
     this.backoff = new Backoff(this.o.reconnectBackoffMin, this.o.reconnectBackoffMax);
+    this.ops = new Operations(this.o.maxPendingSends);
     this.delivery = new Delivery((m) => this.emit("message", m), (g) => this.emit("gap", g));
   }
   // ---------------------------------------------------------------- public API
@@ -921,7 +997,7 @@ var GatewayClient = class extends Emitter {
     if (invalid !== void 0) {
       return Promise.reject(new GatewayError(ErrorCodes.INVALID_FRAME, invalid));
     }
-    return this.call("subscribe", topic, void 0, (id) => operationFrame("subscribe", id, "topic", topic), options);
+    return this.call("subscribe", topic, (id) => operationFrame("subscribe", id, "topic", topic), options);
   }
   /** Unsubscribes from `topic` and forgets its position; resolves on the ack. */
   unsubscribe(topic, options) {
@@ -932,7 +1008,6 @@ var GatewayClient = class extends Emitter {
     return this.call(
       "unsubscribe",
       topic,
-      void 0,
       (id) => operationFrame("unsubscribe", id, "topic", topic),
       options
     );
@@ -956,7 +1031,7 @@ var GatewayClient = class extends Emitter {
     }
     const rawId = parsed.id;
     const id = typeof rawId === "string" || typeof rawId === "number" && Number.isInteger(rawId) ? String(rawId) : void 0;
-    return this.call("raw", void 0, void 0, () => text, options, id === void 0 ? null : id);
+    return this.call("raw", void 0, () => text, options, id === void 0 ? null : id);
   }
   /**
    * Replaces the token source for the next attempts and refreshes, e.g. after the client stopped at a
@@ -978,12 +1053,11 @@ var GatewayClient = class extends Emitter {
     cancel(this.reconnectTimer, this.refreshTimer, ...this.retryTimers);
     this.retryTimers.clear();
     const closed = new GatewayError(ErrorCodes.CLIENT_CLOSED, "client is closed");
-    this.failQueue(closed);
-    for (const op of [...this.inflight.values()]) {
+    this.ops.failQueued(closed);
+    for (const op of this.ops.takeInflight()) {
       op.fail(closed);
       op.finish();
     }
-    this.inflight.clear();
     this.rejectConnect(closed);
     const conn = this.current;
     this.current = void 0;
@@ -996,7 +1070,7 @@ var GatewayClient = class extends Emitter {
     return this.closing;
   }
   toString() {
-    return "GatewayClient{state=" + this.currentState + ", session=" + this.sessionId + ", lastSeq=" + this.delivery.lastSeq + ", subscriptions=" + this.delivery.topics.list().length + ", pending=" + this.pending + "}";
+    return "GatewayClient{state=" + this.currentState + ", session=" + this.sessionId + ", lastSeq=" + this.delivery.lastSeq + ", subscriptions=" + this.delivery.topics.list().length + ", pending=" + this.ops.pending + "}";
   }
   // ---------------------------------------------------------------- operations
   dataOperation(type, key, name, data, options) {
@@ -1019,7 +1093,6 @@ var GatewayClient = class extends Emitter {
     return this.call(
       type,
       type === "publish" ? name : void 0,
-      void 0,
       (id) => operationFrame(type, id, key, name, json),
       options
     );
@@ -1029,7 +1102,7 @@ var GatewayClient = class extends Emitter {
    *
    * @param fixedId for raw frames: their own id, or null for none
    */
-  call(kind, topic, token, build, options, fixedId) {
+  call(kind, topic, build, options, fixedId) {
     if (this.currentState === "closed") {
       return Promise.reject(new GatewayError(ErrorCodes.CLIENT_CLOSED, "client is closed"));
     }
@@ -1044,13 +1117,13 @@ var GatewayClient = class extends Emitter {
     if (mode === "reject" && this.currentState !== "connected") {
       return Promise.reject(new GatewayError(ErrorCodes.NOT_CONNECTED, "not connected (" + this.currentState + ")"));
     }
-    if (this.pending >= this.o.maxPendingSends) {
+    if (!this.ops.hasRoom()) {
       return Promise.reject(new GatewayError(
         ErrorCodes.CLIENT_OVERLOADED,
         "more than " + this.o.maxPendingSends + " operations pending"
       ));
     }
-    const id = fixedId === void 0 ? this.nextId() : fixedId === null ? void 0 : fixedId;
+    const id = fixedId === void 0 ? this.ops.nextId() : fixedId === null ? void 0 : fixedId;
     const frame = build(id ?? "");
     if (frame.length > this.o.maxMessageSize / 3 && utf8Length(frame) > this.o.maxMessageSize) {
       return Promise.reject(new GatewayError(
@@ -1058,16 +1131,7 @@ var GatewayClient = class extends Emitter {
         "frame of " + utf8Length(frame) + " bytes (expected: <= maxMessageSize " + this.o.maxMessageSize + ")"
       ));
     }
-    const op = new Op(
-      kind,
-      id,
-      frame,
-      kind === "subscribe" || kind === "unsubscribe" ? topic ?? void 0 : topic,
-      token,
-      true,
-      () => this.pending--
-    );
-    this.pending++;
+    const op = this.ops.create(kind, id, frame, topic);
     op.timer = new Timer(this.o.clock, timeout, () => this.onOpTimeout(op, timeout));
     if (kind === "subscribe" && topic !== void 0) {
       this.delivery.topics.add(topic);
@@ -1078,12 +1142,9 @@ var GatewayClient = class extends Emitter {
     if (conn !== void 0) {
       this.write(conn, op);
     } else {
-      this.queue.add(op);
+      this.ops.enqueue(op);
     }
     return op.promise;
-  }
-  nextId() {
-    return "c" + ++this.ids;
   }
   /** The connection operations are written on now, if any. */
   writable() {
@@ -1092,7 +1153,7 @@ var GatewayClient = class extends Emitter {
   }
   write(conn, op) {
     if (op.id !== void 0) {
-      this.inflight.set(op.id, op);
+      this.ops.written(op);
       op.conn = conn;
       if (op.counted) {
         conn.inflight++;
@@ -1111,10 +1172,7 @@ var GatewayClient = class extends Emitter {
     if (op.isFinished) {
       return;
     }
-    this.queue.delete(op);
-    if (op.id !== void 0 && this.inflight.get(op.id) === op) {
-      this.inflight.delete(op.id);
-    }
+    this.ops.forget(op);
     const what = "no ack for " + op.kind + " within " + timeout + " ms";
     const conn = op.conn;
     if (op.kind === "resubscribe") {
@@ -1127,13 +1185,6 @@ var GatewayClient = class extends Emitter {
       op.fail(new GatewayError(ErrorCodes.ACK_TIMEOUT, what));
     }
     this.maybeLeave(conn);
-  }
-  failQueue(error) {
-    const queued = [...this.queue];
-    this.queue.clear();
-    for (const op of queued) {
-      op.fail(error);
-    }
   }
   // ---------------------------------------------------------------- connecting
   attempt() {
@@ -1217,7 +1268,7 @@ var GatewayClient = class extends Emitter {
     this.current = void 0;
     c?.abort();
     cancel(this.reconnectTimer, this.refreshTimer);
-    this.failQueue(error);
+    this.ops.failQueued(error);
     this.setState("disconnected");
     this.rejectConnect(error);
     const event = { code: error.code, message: error.message };
@@ -1259,14 +1310,7 @@ var GatewayClient = class extends Emitter {
     }
   }
   failInflight(conn) {
-    const lost = [];
-    for (const [id, op] of this.inflight) {
-      if (op.conn === conn) {
-        this.inflight.delete(id);
-        lost.push(op);
-      }
-    }
-    for (const op of lost) {
+    for (const op of this.ops.takeInflight(conn)) {
       if (op.kind === "refresh" || op.kind === "resubscribe") {
         op.finish();
       } else {
@@ -1347,11 +1391,11 @@ var GatewayClient = class extends Emitter {
     }
     this.resubscribe(conn);
     this.scheduleRefresh(conn, f.expiresAt);
-    for (const op of [...this.queue]) {
+    for (const op of this.ops.queue()) {
       if (this.writable() !== conn) {
         break;
       }
-      this.queue.delete(op);
+      this.ops.dequeue(op);
       this.write(conn, op);
     }
     this.connecting?.resolve(welcome);
@@ -1364,7 +1408,7 @@ var GatewayClient = class extends Emitter {
    */
   resubscribe(conn) {
     const queued = /* @__PURE__ */ new Set();
-    for (const op of this.queue) {
+    for (const op of this.ops.queue()) {
       if (op.kind === "subscribe" && op.topic !== void 0) {
         queued.add(op.topic);
       }
@@ -1377,7 +1421,7 @@ var GatewayClient = class extends Emitter {
     }
   }
   resubscribeTopic(conn, topic, attempt) {
-    const id = this.nextId();
+    const id = this.ops.nextId();
     const topics = this.delivery.topics;
     const op = new Op(
       "resubscribe",
@@ -1418,10 +1462,7 @@ var GatewayClient = class extends Emitter {
     }
   }
   onAck(f) {
-    const op = f.id === void 0 ? void 0 : this.inflight.get(f.id);
-    if (op !== void 0) {
-      this.inflight.delete(f.id);
-    }
+    const op = this.ops.answered(f.id);
     this.delivery.ack(f);
     if (op === void 0) {
       return;
@@ -1440,7 +1481,7 @@ var GatewayClient = class extends Emitter {
   onServerError(f) {
     const code = f.code ?? "unknown";
     const message2 = f.message ?? "";
-    const op = f.id === void 0 ? void 0 : this.inflight.get(f.id);
+    const op = this.ops.answered(f.id);
     if (op === void 0) {
       if (code === "subscription_revoked" && f.topic !== void 0) {
         this.delivery.topics.remove(f.topic);
@@ -1452,7 +1493,6 @@ var GatewayClient = class extends Emitter {
       this.emitError(event);
       return;
     }
-    this.inflight.delete(f.id);
     const conn = op.conn;
     switch (op.kind) {
       case "refresh":
@@ -1551,7 +1591,7 @@ var GatewayClient = class extends Emitter {
         this.emitError({ code: ErrorCodes.REFRESH_FAILED, message: "token provider returned " + typeof t });
         return;
       }
-      const id = this.nextId();
+      const id = this.ops.nextId();
       const op = new Op("refresh", id, operationFrame("refresh", id, "token", t), void 0, t, false, () => {
       });
       op.timer = new Timer(this.o.clock, this.o.ackTimeout, () => this.onOpTimeout(op, this.o.ackTimeout));
