@@ -87,6 +87,8 @@ final class ExampleConfig {
   static final String PAGE_PATH = "/";
   static final String PAGE_ALIAS_PATH = "/index.html";
   static final String DEV_TOKEN_PATH = "/dev/token";
+  /** The JavaScript client the chat page imports. */
+  static final String CLIENT_SCRIPT_PATH = "/js/wsgateway-client.js";
 
   final String host;
   final int port;
@@ -304,9 +306,9 @@ final class ExampleConfig {
     if (!p.startsWith("/")) {
       throw new IllegalArgumentException(PATH + ": " + p + " (expected: starts with /)");
     }
-    if (p.equals(PAGE_PATH) || p.equals(PAGE_ALIAS_PATH) || p.equals(DEV_TOKEN_PATH)) {
+    if (p.equals(PAGE_PATH) || p.equals(PAGE_ALIAS_PATH) || p.equals(DEV_TOKEN_PATH) || p.equals(CLIENT_SCRIPT_PATH)) {
       throw new IllegalArgumentException(PATH + ": " + p + " (expected: not " + PAGE_PATH + ", " + PAGE_ALIAS_PATH
-          + " or " + DEV_TOKEN_PATH + ", which the example serves)");
+          + ", " + DEV_TOKEN_PATH + " or " + CLIENT_SCRIPT_PATH + ", which the example serves)");
     }
     return p;
   }

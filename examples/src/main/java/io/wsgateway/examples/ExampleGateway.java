@@ -53,6 +53,8 @@ public final class ExampleGateway {
 
   private static final Logger log = LoggerFactory.getLogger(ExampleGateway.class);
   private static final String PAGE_RESOURCE = "/static/index.html";
+  /** The JavaScript client (gateway-client-js, built), which the chat page imports. */
+  private static final String CLIENT_RESOURCE = "/static/js/wsgateway-client.js";
   /** Exit status for bad configuration or usage, as sysexits' EX_USAGE. */
   private static final int EXIT_USAGE = 64;
 
@@ -244,7 +246,8 @@ public final class ExampleGateway {
         .options(options)
         .authenticator(auth.build());
     StaticPage page = StaticPage.load(PAGE_RESOURCE, config.path);
-    builder.route(ExampleConfig.PAGE_PATH, page).route(ExampleConfig.PAGE_ALIAS_PATH, page);
+    builder.route(ExampleConfig.PAGE_PATH, page).route(ExampleConfig.PAGE_ALIAS_PATH, page)
+        .route(ExampleConfig.CLIENT_SCRIPT_PATH, StaticPage.script(CLIENT_RESOURCE));
     if (devSecret != null) {
       builder.route(ExampleConfig.DEV_TOKEN_PATH, new DevTokenRoute(devSecret, Clock.systemUTC()));
     }

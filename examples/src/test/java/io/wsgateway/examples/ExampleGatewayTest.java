@@ -104,6 +104,19 @@ class ExampleGatewayTest {
   }
 
   @Test
+  @DisplayName("the chat page imports the JavaScript client, which is served as an ES module")
+  void servesClientScript() throws Exception {
+    ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.DEV_MODE, "true"));
+    assertTrue(get(gateway, "/").body().contains("from \"" + ExampleConfig.CLIENT_SCRIPT_PATH + "\""),
+        "the page imports " + ExampleConfig.CLIENT_SCRIPT_PATH);
+    HttpResponse<String> script = get(gateway, ExampleConfig.CLIENT_SCRIPT_PATH);
+    assertEquals(200, script.statusCode());
+    assertEquals("text/javascript; charset=utf-8", script.headers().firstValue("content-type").orElse(""));
+    assertTrue(script.body().contains("export {") && script.body().contains("GatewayClient"),
+        "an ES module exporting GatewayClient (gateway-client-js, built)");
+  }
+
+  @Test
   @DisplayName("/dev/token answers 400 with a JSON error for a missing or invalid user")
   void devTokenRejectsBadUser() throws Exception {
     ExampleGateway.Running gateway = start(Map.of(ExampleConfig.PORT, "0", ExampleConfig.DEV_MODE, "true"));
