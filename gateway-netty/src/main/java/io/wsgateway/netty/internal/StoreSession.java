@@ -7,6 +7,7 @@ import io.wsgateway.recovery.SessionState;
 import io.wsgateway.recovery.StoredMessage;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,8 +73,21 @@ final class StoreSession implements Resequencer.Source, Resequencer.Sink {
       create(null, null);
       return;
     }
+    claim(resumeSession, lastSeq, 0);
+  }
+
+  /**
+   * Delays before the second and third try of a claim or backlog read that failed: a resume is
+   * worth a moment's wait (a Redis busy with a reconnect storm), since giving up costs the client
+   * its history. Both are idempotent.
+   */
+  private static final long[] RETRY_MILLIS = {200, 800};
+
+  private void claim(String resumeSession, long lastSeq, int tried) {
     store.claim(userId, resumeSession, owner).whenComplete((state, error) -> loop.execute(() -> {
-      if (error != null) {
+      if (error != null && tried < RETRY_MILLIS.length && !connection.isClosing()) {
+        loop.schedule(() -> claim(resumeSession, lastSeq, tried + 1), RETRY_MILLIS[tried], TimeUnit.MILLISECONDS);
+      } else if (error != null) {
         log.warn("connection {}: resume of {} failed: {}", connection.id(), resumeSession, error.toString());
         create(resumeSession, "store_unavailable");
       } else if (!state.known()) {
@@ -103,8 +117,16 @@ final class StoreSession implements Resequencer.Source, Resequencer.Sink {
       // The client came back while its old connection still looks open (a half-open socket).
       gateway.takeOver(state.previousOwner(), sessionId);
     }
+    readBacklog(lastSeq, 0);
+  }
+
+  private void readBacklog(long lastSeq, int tried) {
     store.read(userId, sessionId, lastSeq).whenComplete((backlog, error) -> loop.execute(() -> {
       if (connection.isClosing()) {
+        return;
+      }
+      if (error != null && tried < RETRY_MILLIS.length) {
+        loop.schedule(() -> readBacklog(lastSeq, tried + 1), RETRY_MILLIS[tried], TimeUnit.MILLISECONDS);
         return;
       }
       if (error != null) {
